@@ -1,0 +1,663 @@
+#!/usr/bin/env python3
+"""pinns benchmark driver (issue 7). Run it through bench/run.sh, which builds
+the helpers and owns the work directory and the last-resort cleanup.
+
+Every timed invocation goes through one long-lived `timeit -s` process
+(bench/timeit.c): it takes CLOCK_MONOTONIC, posix_spawn()s the tool with
+stdin/stdout on /dev/null, waitpid()s, and takes the clock again. The same
+path is used for every tool; Python only feeds it requests between samples.
+
+Tools are interleaved round-robin within every iteration, with the order
+rotated each iteration, so background noise (the kernel's asynchronous netns
+cleanup, other work on the machine) lands on all of them alike.
+"""
+import argparse
+import ctypes
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+TYPES = ("net", "ipc", "uts")
+MEMKEYS = ("SUnreclaim", "SReclaimable", "Percpu", "KernelStack",
+           "PageTables", "AnonPages", "Shmem")
+MNT_DETACH = 2
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _on_signal(signum, _frame):
+    raise Interrupted(f"signal {signum}")
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- statistics
+def pct(xs, p):
+    xs = sorted(xs)
+    if not xs:
+        return float("nan")
+    k = max(0, min(len(xs) - 1, int(-(-p * len(xs) // 100)) - 1))  # nearest-rank
+    return xs[k]
+
+
+def med(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    if n == 0:
+        return float("nan")
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def ratio(a, b):
+    return a / b if b else float("nan")
+
+
+# ---------------------------------------------------------------- the bench
+class Bench:
+    def __init__(self, a):
+        self.a = a
+        self.work = a.work
+        self.pins = os.path.join(a.work, "pins")
+        self.runid = a.runid
+        self.pinns = a.pinns
+        self.floor = a.floor
+        self.floor_static = a.floor_static
+        self.unshare = shutil.which("unshare")
+        self.ip = shutil.which("ip")
+        self.live_dirs = set()      # pin dirs to sweep at the end
+        self.ip_live = set()        # ip netns names we created
+        self.pause = []             # Popen objects of pause-style holders
+        self.results = {}
+        self.busy_seen = set()
+        self.timer = None
+        self.failures = []
+        self._start_timer()
+
+    # --- timer
+    def _start_timer(self):
+        self.timer = subprocess.Popen([self.a.timeit, "-s"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True, bufsize=1)
+
+    def run(self, argv, precreate=(), check=True):
+        """time one invocation; returns ns"""
+        line = "\t".join([str(len(precreate)), *precreate, argv[0], *argv]) + "\n"
+        self.timer.stdin.write(line)
+        self.timer.stdin.flush()
+        out = self.timer.stdout.readline()
+        if not out:
+            raise RuntimeError("timeit server died")
+        ns, st = out.split()
+        if int(st) != 0 and check:
+            self.failures.append((argv, int(st)))
+            if len(self.failures) > 20:
+                raise RuntimeError(f"too many failures, last: {argv} -> {st}")
+        return int(ns)
+
+    def par(self, argvs, jobs):
+        lines = "".join("\t".join(["0", v[0], *v]) + "\n" for v in argvs)
+        r = subprocess.run([self.a.timeit, "-p", str(jobs)], input=lines, text=True,
+                           stdout=subprocess.PIPE, check=True)
+        ns, failed = r.stdout.split()
+        return int(ns), int(failed)
+
+    # --- helpers
+    def mkdir_types(self, d):
+        for t in TYPES:
+            os.makedirs(os.path.join(d, f"{t}ns"), exist_ok=True)
+        self.live_dirs.add(d)
+
+    def pin_argv(self, tool, d, name):
+        if tool == "pinns":
+            return [self.pinns, "-d", d, "-f", name, "--net", "--ipc", "--uts"]
+        if tool == "pinns-net":
+            return [self.pinns, "-d", d, "-f", name, "--net"]
+        if tool == "floor":
+            return [self.floor, "pin", d, name]
+        if tool == "floor-static":
+            return [self.floor_static, "pin", d, name]
+        if tool == "unshare":
+            return [self.unshare] + [f"--{t}={d}/{t}ns/{name}" for t in TYPES] + ["true"]
+        if tool == "ip-netns":
+            return [self.ip, "netns", "add", name]
+        raise ValueError(tool)
+
+    def unpin_argv(self, tool, d, name):
+        if tool in ("pinns", "pinns-net"):
+            return [self.pinns, "unpin", "-d", d, "-f", name]
+        if tool == "floor-static":
+            return [self.floor_static, "unpin", d, name]
+        if tool == "ip-netns":
+            return [self.ip, "netns", "delete", name]
+        return [self.floor, "unpin", d, name]   # floor, and unshare(1)'s pins
+
+    def precreate(self, tool, d, name):
+        if tool == "unshare":
+            return [f"{d}/{t}ns/{name}" for t in TYPES]
+        return []
+
+    def pin(self, tool, d, name):
+        if tool == "ip-netns":
+            self.ip_live.add(name)
+        else:
+            self.live_dirs.add(d)
+        return self.run(self.pin_argv(tool, d, name), self.precreate(tool, d, name))
+
+    def unpin(self, tool, d, name):
+        ns = self.run(self.unpin_argv(tool, d, name))
+        if tool == "ip-netns":
+            self.ip_live.discard(name)
+        return ns
+
+    def note_busy(self):
+        for p in os.listdir("/proc"):
+            if p.isdigit():
+                try:
+                    with open(f"/proc/{p}/comm") as f:
+                        c = f.read().strip()
+                except OSError:
+                    continue
+                if c in ("rustc", "cargo", "cc1", "ld", "cc", "rust-lld"):
+                    self.busy_seen.add(c)
+
+    # --- memory helpers
+    @staticmethod
+    def meminfo():
+        m = {}
+        with open("/proc/meminfo") as f:
+            for line in f:
+                k, v = line.split(":")
+                m[k] = int(v.split()[0])
+        return m
+
+    @staticmethod
+    def drop_caches():
+        os.sync()
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+
+    def settle(self, max_s=20.0):
+        """wait until the kernel's async netns teardown has finished: slab and
+        percpu counters stop moving (3 reads 0.2 s apart within 256 kB)"""
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        prev, stable = None, 0
+        while time.monotonic() - t0 < max_s:
+            m = self.meminfo()
+            cur = (m["SUnreclaim"], m["Percpu"])
+            if prev and abs(cur[0] - prev[0]) < 256 and abs(cur[1] - prev[1]) < 64:
+                stable += 1
+                if stable >= 3:
+                    return time.monotonic() - t0
+            else:
+                stable = 0
+            prev = cur
+            time.sleep(0.2)
+        return time.monotonic() - t0
+
+    @staticmethod
+    def ns_holders(pod_ns):
+        """processes inside one of the pods' net namespaces (pod_ns: set of
+        'net:[inode]'): {pid: (RssAnon kB, VmPTE kB)}"""
+        out = {}
+        for p in os.listdir("/proc"):
+            if p.isdigit():
+                try:
+                    if os.readlink(f"/proc/{p}/ns/net") not in pod_ns:
+                        continue
+                    st = {}
+                    with open(f"/proc/{p}/status") as f:
+                        for line in f:
+                            k, _, v = line.partition(":")
+                            if k in ("RssAnon", "VmPTE"):
+                                st[k] = int(v.split()[0])
+                    out[int(p)] = (st.get("RssAnon", 0), st.get("VmPTE", 0))
+                except OSError:
+                    pass
+        return out
+
+    # --- sweeping (unpin everything the bench pinned)
+    def sweep_dir(self, d):
+        """umount2(MNT_DETACH) + unlink every pin in d/<t>ns: the floor's unpin"""
+        n = 0
+        for sub in os.listdir(d) if os.path.isdir(d) else []:
+            sd = os.path.join(d, sub)
+            if not sub.endswith("ns") or not os.path.isdir(sd):
+                continue
+            for name in os.listdir(sd):
+                p = os.path.join(sd, name).encode()
+                libc.umount2(p, MNT_DETACH)
+                try:
+                    os.unlink(p)
+                    n += 1
+                except OSError:
+                    pass
+        return n
+
+    def kill_pause(self):
+        for p in self.pause:
+            try:
+                p.kill()
+            except OSError:
+                pass
+        for p in self.pause:
+            p.wait()
+        self.pause = []
+        with open(os.path.join(self.work, "pause.pids"), "w"):
+            pass
+
+    def cleanup(self):
+        log("cleanup: unpinning everything the bench pinned ...")
+        try:
+            self.timer.stdin.close()
+            self.timer.wait(timeout=5)
+        except Exception:
+            pass
+        self.kill_pause()
+        for name in sorted(self.ip_live):
+            subprocess.run([self.ip, "netns", "delete", name], stderr=subprocess.DEVNULL)
+        self.ip_live.clear()
+        n = 0
+        for d in sorted(self.live_dirs):
+            n += self.sweep_dir(d)
+        log(f"cleanup: {n} pin files removed")
+
+    # ------------------------------------------------------------ 1+2 latency
+    def latency(self, iters):
+        tools = ["pinns", "floor", "floor-static", "unshare", "ip-netns", "pinns-net"]
+        base = os.path.join(self.pins, "lat")
+        dirs = {}
+        for t in tools:
+            dirs[t] = os.path.join(base, t)
+            if t not in ("pinns", "pinns-net"):
+                self.mkdir_types(dirs[t])   # pinns makes its own (and its mounts)
+        pin = {t: [] for t in tools}
+        unpin = {t: [] for t in tools}
+        # warm-up: first pinns call per dir sets the type dirs up; caches warm
+        for w in range(3):
+            for t in tools:
+                name = f"pinnsbench-{self.runid}-w{w}" if t == "ip-netns" else f"w{w}"
+                self.pin(t, dirs[t], name)
+                self.unpin(t, dirs[t], name)
+        t0 = time.monotonic()
+        for i in range(iters):
+            order = tools[i % len(tools):] + tools[:i % len(tools)]
+            names = {t: (f"pinnsbench-{self.runid}-{i}" if t == "ip-netns" else f"p{i}") for t in tools}
+            for t in order:
+                pin[t].append(self.pin(t, dirs[t], names[t]))
+            for t in order:
+                unpin[t].append(self.unpin(t, dirs[t], names[t]))
+            if i % 50 == 0:
+                self.note_busy()
+        log(f"latency: {iters} iterations x {len(tools)} tools in {time.monotonic() - t0:.1f}s")
+        self.results["pin"] = {t: v for t, v in pin.items()}
+        self.results["unpin"] = {t: v for t, v in unpin.items() if t != "unshare"}
+        self.results["unpin_note"] = "unshare(1) pins are removed with floor unpin (not a tool of its own)"
+
+    # ------------------------------------------------------------ 3 scale
+    def scale(self, levels, iters, list_reps):
+        d = os.path.join(self.pins, "scale")
+        # pinns sets the type dirs up (its shared self-bind mounts) first, so the
+        # background pods then sit exactly where pinns keeps them.
+        self.live_dirs.add(d)
+        self.pin("pinns", d, "init")
+        self.unpin("pinns", d, "init")
+        self.mkdir_types(d)
+        bg = 0
+        path = list(levels) + list(reversed(levels[:-1]))   # up, then down again
+        res = {}
+        for lvl in path:
+            if lvl > bg:
+                subprocess.run([self.floor, "bulk", d, "bg", str(bg), str(lvl - bg)], check=True)
+            elif lvl < bg:
+                subprocess.run([self.floor, "bulk-unpin", d, "bg", str(lvl), str(bg - lvl)], check=True)
+            bg = lvl
+            st = self.settle()
+            r = res.setdefault(lvl, {"pinns_pin": [], "floor_pin": [], "pinns_unpin": [],
+                                     "floor_unpin": [], "list": []})
+            tools = ["pinns", "floor"]
+            for i in range(iters):
+                order = tools if i % 2 == 0 else tools[::-1]
+                name = f"s{lvl}-{len(r['pinns_pin'])}"
+                for t in order:
+                    r[f"{t}_pin"].append(self.pin(t, d, f"{t[0]}{name}"))
+                for t in order:
+                    r[f"{t}_unpin"].append(self.unpin(t, d, f"{t[0]}{name}"))
+            for _ in range(list_reps):
+                r["list"].append(self.run([self.pinns, "list", "-d", d]))
+            self.note_busy()
+            log(f"scale: {lvl} pods: pinns pin {med(r['pinns_pin'])/1e3:.0f}us, "
+                f"floor pin {med(r['floor_pin'])/1e3:.0f}us, list {med(r['list'])/1e6:.1f}ms "
+                f"(settled in {st:.1f}s)")
+        if bg:
+            subprocess.run([self.floor, "bulk-unpin", d, "bg", "0", str(bg)], check=True)
+        self.results["scale"] = {str(k): v for k, v in res.items()}
+        self.results["scale_prepopulated_with"] = "floor bulk (one process, same bind mounts)"
+
+    # ------------------------------------------------------------ 4 memory
+    def memory(self, pods, rounds):
+        phases = ["pinns", "floor", "pause"]
+        out = {p: [] for p in phases}
+        for rnd in range(rounds):
+            order = phases[rnd % 3:] + phases[:rnd % 3]
+            for ph in order:
+                d = os.path.join(self.pins, "mem", ph)
+                if ph == "floor":
+                    self.mkdir_types(d)
+                if ph == "pinns":    # type dirs set up before the baseline
+                    self.pin("pinns", d, "init")
+                    self.unpin("pinns", d, "init")
+                self.drop_caches()
+                self.settle()
+                m0 = self.meminfo()
+                if ph == "pause":
+                    pidfile = open(os.path.join(self.work, "pause.pids"), "a")
+                    for _ in range(pods):
+                        p = subprocess.Popen([self.floor_static, "pause"], stdin=subprocess.DEVNULL,
+                                             stdout=subprocess.DEVNULL)
+                        self.pause.append(p)
+                        pidfile.write(f"{p.pid}\n")
+                        pidfile.flush()
+                    pidfile.close()
+                    mine = os.readlink("/proc/self/ns/uts")
+                    deadline = time.monotonic() + 30
+                    for p in self.pause:
+                        while os.readlink(f"/proc/{p.pid}/ns/uts") == mine:
+                            if time.monotonic() > deadline:
+                                raise RuntimeError("pause processes did not unshare")
+                            time.sleep(0.01)
+                else:
+                    for i in range(pods):
+                        self.pin(ph, d, f"m{i}")
+                self.drop_caches()
+                self.settle()
+                m1 = self.meminfo()
+                if ph == "pause":
+                    pod_ns = {os.readlink(f"/proc/{p.pid}/ns/net") for p in self.pause}
+                else:
+                    nd = os.path.join(d, "netns")
+                    pod_ns = {f"net:[{os.stat(os.path.join(nd, n)).st_ino}]" for n in os.listdir(nd)}
+                if len(pod_ns) != pods:
+                    self.failures.append((f"memory {ph}: {len(pod_ns)} pod netns, want {pods}", 1))
+                h1 = self.ns_holders(pod_ns)
+                self.note_busy()
+                # teardown, and let the kernel finish freeing before the next phase
+                if ph == "pause":
+                    self.kill_pause()
+                else:
+                    self.sweep_dir(d)
+                st = self.settle()
+                self.drop_caches()
+                m2 = self.meminfo()
+                rec = {k: (m1[k] - m0[k]) / pods for k in MEMKEYS}
+                rec["sum_global"] = sum(rec[k] for k in MEMKEYS)
+                new = list(h1.values())
+                rec["AnonPages_procs"] = sum(v[0] for v in new) / pods
+                rec["PageTables_procs"] = sum(v[1] for v in new) / pods
+                rec["sum"] = (sum(rec[k] for k in MEMKEYS if k not in ("AnonPages", "PageTables"))
+                              + rec["AnonPages_procs"] + rec["PageTables_procs"])
+                rec["MemAvailable_drop"] = (m0["MemAvailable"] - m1["MemAvailable"]) / pods
+                rec["procs_left"] = len(new)
+                rec["drift_kB"] = sum(m2[k] - m0[k] for k in MEMKEYS)
+                out[ph].append(rec)
+                log(f"memory round {rnd + 1} {ph}: {rec['sum']:.1f} kB/pod "
+                    f"(global counters {rec['sum_global']:.1f}), "
+                    f"MemAvailable -{rec['MemAvailable_drop']:.1f} kB/pod, "
+                    f"{rec['procs_left']} procs, settled {st:.1f}s, drift {rec['drift_kB']} kB")
+        self.results["memory"] = out
+
+    # ------------------------------------------------------------ 5 throughput
+    def throughput(self, pods, jobs, rounds):
+        out = {"pinns": [], "floor": []}
+        for rnd in range(rounds):
+            order = ["pinns", "floor"] if rnd % 2 == 0 else ["floor", "pinns"]
+            for t in order:
+                d = os.path.join(self.pins, "tput", t)
+                if t == "floor":
+                    self.mkdir_types(d)
+                else:
+                    self.pin("pinns", d, "init")
+                    self.unpin("pinns", d, "init")
+                self.settle()
+                self.live_dirs.add(d)
+                argvs = [self.pin_argv(t, d, f"t{i}") for i in range(pods)]
+                ns, failed = self.par(argvs, jobs)
+                if failed:
+                    self.failures.append((f"throughput {t}", failed))
+                n = sum(len(os.listdir(os.path.join(d, f"{x}ns"))) for x in TYPES)
+                out[t].append(pods / (ns / 1e9))
+                log(f"throughput round {rnd + 1} {t}: {pods} pods in {ns/1e6:.0f} ms = "
+                    f"{pods / (ns / 1e9):.0f} pods/s ({failed} failed, {n} pin files)")
+                if n != 3 * pods:
+                    self.failures.append((f"throughput {t}: {n} pin files, want {3 * pods}", 1))
+                self.sweep_dir(d)
+                self.note_busy()
+        self.results["throughput"] = out
+
+    # ------------------------------------------------------------ syscalls
+    def strace(self):
+        if not shutil.which("strace"):
+            return
+        res = {}
+        for t in ("pinns", "floor"):
+            d = os.path.join(self.pins, "strace", t)
+            if t == "floor":
+                self.mkdir_types(d)
+            self.live_dirs.add(d)
+            self.pin(t, d, "warm")
+            self.unpin(t, d, "warm")
+            for op in ("pin", "unpin"):
+                argv = self.pin_argv(t, d, "x") if op == "pin" else self.unpin_argv(t, d, "x")
+                r = subprocess.run(["strace", "-f", "-c", "-U", "name,calls"] + argv,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                calls = {}
+                for line in r.stderr.splitlines():
+                    parts = line.split()
+                    if len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
+                        calls[parts[0]] = int(parts[1])
+                res[f"{t}_{op}"] = calls
+        self.results["syscalls"] = res
+
+    # ------------------------------------------------------------ report
+    def report(self, machine):
+        R = self.results
+        L = []
+        P = L.append
+        us = lambda ns: f"{ns / 1e3:8.0f}"
+        P("")
+        P("=" * 78)
+        P(f"pinns benchmark  {machine['date']}  kernel {machine['kernel']}  nproc {machine['nproc']}"
+          f"{'  QUICK' if self.a.quick else ''}")
+        P(f"pinns: {self.pinns}  {machine['binary']}")
+        P("timing: posix_spawn -> waitpid with CLOCK_MONOTONIC in bench/timeit, same for all tools;"
+          " tools interleaved round-robin, order rotated every iteration")
+        P("pin dir: tmpfs under mktemp -d (like /run); ip netns uses /run/netns (root fs here)")
+        P("unshare(1): its 3 empty pin files are created by timeit inside the timed region "
+          "(3 x open(O_CREAT|O_EXCL)+close, a few us), as pinns/floor create theirs")
+        if self.busy_seen:
+            P(f"NOTE: other build work was running during the bench ({', '.join(sorted(self.busy_seen))}): numbers are noisier")
+        P("=" * 78)
+        checks = []
+
+        def check(label, value, ok, shown):
+            checks.append((label, shown, "PASS" if ok else "FAIL"))
+
+        if "pin" in R:
+            P("\n1+2. latency per pod (us)              pin med   pin p90   unpin med unpin p90    n")
+            for t, v in R["pin"].items():
+                u = R["unpin"].get(t)
+                label = {"pinns": "pinns --net --ipc --uts", "floor": "floor (C, dynamic)",
+                         "floor-static": "floor (C, static)", "unshare": "unshare(1) --net= --ipc= --uts=",
+                         "ip-netns": "ip netns add/delete (net only)",
+                         "pinns-net": "pinns --net (net only)"}[t]
+                P(f"  {label:36s} {us(med(v))}  {us(pct(v, 90))}  "
+                  f"{us(med(u)) if u else '       -'}  {us(pct(u, 90)) if u else '       -'}  {len(v):5d}")
+            pf = ratio(med(R["pin"]["pinns"]), med(R["pin"]["floor"]))
+            pu = ratio(med(R["pin"]["pinns"]), med(R["pin"]["unshare"]))
+            uf = ratio(med(R["unpin"]["pinns"]), med(R["unpin"]["floor"]))
+            check("pin   pinns/floor (median)", pf, pf <= 1.05, f"{pf:.3f}  (target <= 1.05)")
+            check("pin   pinns/unshare(1) (median)", pu, pu <= 0.65, f"{pu:.3f}  (target <= 0.65)")
+            check("unpin pinns/floor (median)", uf, uf <= 1.10, f"{uf:.3f}  (target <= 1.10)")
+            ni = ratio(med(R["pin"]["pinns-net"]), med(R["pin"]["ip-netns"]))
+            nd = ratio(med(R["unpin"]["pinns-net"]), med(R["unpin"]["ip-netns"]))
+            P(f"  info: pinns/floor p90 {ratio(pct(R['pin']['pinns'], 90), pct(R['pin']['floor'], 90)):.3f};"
+              f" net only: pinns/ip-netns pin {ni:.3f}, unpin {nd:.3f};"
+              f" floor static/dynamic {ratio(med(R['pin']['floor-static']), med(R['pin']['floor'])):.3f}")
+        if "scale" in R:
+            S = R["scale"]
+            lv = sorted(S, key=int)
+            P("\n3. scale: median latency (us) with N pods already pinned in the same DIR"
+              " (pre-populated by floor bulk; levels visited up then down)")
+            P("  pods      pinns pin  floor pin  pinns unpin floor unpin  pinns list (ms)     n")
+            for k in lv:
+                r = S[k]
+                P(f"  {int(k):5d}   {us(med(r['pinns_pin']))}   {us(med(r['floor_pin']))}   "
+                  f"{us(med(r['pinns_unpin']))}    {us(med(r['floor_unpin']))}   "
+                  f"{med(r['list']) / 1e6:10.2f}     {len(r['pinns_pin']):5d}")
+            lo, hi = lv[0], lv[-1]
+            for t in ("pinns", "floor"):
+                for op in ("pin", "unpin"):
+                    rr = ratio(med(S[hi][f"{t}_{op}"]), med(S[lo][f"{t}_{op}"]))
+                    lab = f"scale {t} {op} @{hi}/@{lo}"
+                    if t == "pinns":
+                        check(lab, rr, rr <= 1.10, f"{rr:.3f}  (target <= 1.10)")
+                    else:
+                        checks.append((lab, f"{rr:.3f}  (reference)", "    "))
+            for op in ("pin", "unpin"):
+                rp = ratio(med(S[hi][f"pinns_{op}"]), med(S[lo][f"pinns_{op}"]))
+                rf = ratio(med(S[hi][f"floor_{op}"]), med(S[lo][f"floor_{op}"]))
+                ex = [med(S[k][f"pinns_{op}"]) - med(S[k][f"floor_{op}"]) for k in (lo, hi)]
+                P(f"  info: {op}: pinns scale / floor scale = {ratio(rp, rf):.3f}; pinns - floor "
+                  f"@{lo}: {ex[0] / 1e3:.0f} us, @{hi}: {ex[1] / 1e3:.0f} us")
+            lt = med(S[hi]["list"]) / 1e6
+            check(f"pinns list @{hi} pods (median)", lt, lt < 100, f"{lt:.1f} ms  (target < 100 ms)")
+        if "memory" in R:
+            M = R["memory"]
+            P(f"\n4. memory per pod (kB, median over {len(M['pinns'])} rounds, growth after drop_caches;"
+              f" {self.a.mem_pods} pods per phase)")
+            P("  sum = global SUnreclaim+SReclaimable+Percpu+KernelStack+Shmem growth + AnonPages and")
+            P("  PageTables of the new pod-holding processes (RssAnon, VmPTE): immune to other work's")
+            P("  user memory; sum_global = growth of all 7 global counters; drift = counters after")
+            P("  teardown minus before (kB, total): large drift means other work disturbed the phase")
+            P("  pause = a process per pod: the static floor in pause mode (unshare, then pause())")
+            keys = (list(MEMKEYS) + ["sum_global", "AnonPages_procs", "PageTables_procs", "sum",
+                                     "MemAvailable_drop", "procs_left", "drift_kB"])
+            P("  " + f"{'':18s}" + "".join(f"{p:>11s}" for p in M))
+            for k in keys:
+                P(f"  {k:18s}" + "".join(f"{med([r[k] for r in M[p]]):11.1f}" for p in M))
+            s = {p: med([r["sum"] for r in M[p]]) for p in M}
+            a = {p: med([r["MemAvailable_drop"] for r in M[p]]) for p in M}
+            m1 = ratio(s["pinns"], s["floor"])
+            m2 = ratio(s["pinns"], s["pause"])
+            check("memory pinns/floor (counters sum)", m1, m1 <= 1.10, f"{m1:.3f}  (target <= 1.10)")
+            check("memory pinns/pause (counters sum)", m2, m2 <= 0.50, f"{m2:.3f}  (target <= 0.50)")
+            P(f"  info: MemAvailable-drop ratios pinns/floor {ratio(a['pinns'], a['floor']):.3f},"
+              f" pinns/pause {ratio(a['pinns'], a['pause']):.3f}")
+        if "throughput" in R:
+            T = R["throughput"]
+            P(f"\n5. throughput, {self.a.tput_pods} pods, {self.a.jobs} concurrent (pods/s):")
+            for t, v in T.items():
+                P(f"  {t:8s} median {med(v):8.0f}   runs: " + " ".join(f"{x:.0f}" for x in v))
+            tr = ratio(med(T["pinns"]), med(T["floor"]))
+            check("throughput pinns/floor", tr, tr >= 0.95, f"{tr:.3f}  (target >= 0.95)")
+        size = machine["size"]
+        check("release binary size", size, size < 1.5 * 1024 * 1024,
+              f"{size / 1024 / 1024:.2f} MiB, {'static' if machine['static'] else 'dynamic'}  (target < 1.5 MiB)")
+        if "syscalls" in R:
+            P("\nsyscalls of one pin / unpin (strace -f -c; pinns | floor):")
+            sc = R["syscalls"]
+            for op in ("pin", "unpin"):
+                a, b = sc.get(f"pinns_{op}", {}), sc.get(f"floor_{op}", {})
+                P(f"  {op}: total {sum(a.values())} | {sum(b.values())}")
+                extra = sorted(((n, a[n] - b.get(n, 0)) for n in a if a[n] > b.get(n, 0)),
+                               key=lambda x: -x[1])
+                P("    pinns extra: " + (", ".join(f"{n} +{c}" for n, c in extra) or "none"))
+        P("\nratios and targets:")
+        for lab, shown, st in checks:
+            P(f"  {st}  {lab:38s} {shown}")
+        if self.failures:
+            P(f"\nFAILED INVOCATIONS: {len(self.failures)}; first: {self.failures[:3]}")
+        P("")
+        print("\n".join(L), flush=True)
+        return 0 if not self.failures else 1
+
+
+def machine_info(pinns):
+    def sh(*c):
+        try:
+            return subprocess.run(c, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True).stdout.strip()
+        except OSError as e:
+            return str(e)
+    f = sh("file", "-b", pinns)
+    ldd = sh("ldd", pinns)
+    static = "statically linked" in f or "static-pie" in f or "not a dynamic" in ldd
+    return {"kernel": platform.release(), "nproc": os.cpu_count(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            "size": os.path.getsize(pinns),
+            "binary": f"{os.path.getsize(pinns)} bytes; file: {f.split(',')[0:2]}; ldd: "
+                      f"{'not dynamic' if static else ' '.join(ldd.split())[:150]}",
+            "file": f, "ldd": ldd, "static": static}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--runid", required=True)
+    ap.add_argument("--pinns", required=True)
+    ap.add_argument("--floor", required=True)
+    ap.add_argument("--floor-static", required=True)
+    ap.add_argument("--timeit", required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default="latency,scale,memory,throughput,strace")
+    ap.add_argument("--json", default="")
+    a = ap.parse_args()
+    q = a.quick
+    a.tput_pods = 100 if q else 500
+    a.mem_pods = 100 if q else 300
+    a.jobs = 8
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, _on_signal)
+    b = Bench(a)
+    only = set(a.only.split(","))
+    t0 = time.monotonic()
+    rc = 1
+    try:
+        if "latency" in only:
+            b.latency(40 if q else 300)
+        if "scale" in only:
+            b.scale([0, 500] if q else [0, 1000, 5000], 30 if q else 150, 5 if q else 15)
+        if "memory" in only:
+            b.memory(a.mem_pods, 1 if q else 3)
+        if "throughput" in only:
+            b.throughput(a.tput_pods, a.jobs, 1 if q else 3)
+        if "strace" in only:
+            b.strace()
+    except (KeyboardInterrupt, Interrupted) as e:
+        log(f"interrupted ({e or 'SIGINT'}); cleaning up")
+        b.cleanup()
+        return 130
+    except BaseException:
+        b.cleanup()
+        raise
+    b.cleanup()
+    log(f"bench took {time.monotonic() - t0:.0f}s")
+    rc = b.report(machine_info(a.pinns))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(b.results, f)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

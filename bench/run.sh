@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# pinns benchmark (issue 7): pin/unpin latency, scale, memory per pod and
+# throughput of pinns against a C floor, unshare(1), ip netns and pause-style
+# pods. Run as root:
+#
+#   bench/run.sh            full run (~5-10 min on 2 cores)
+#   bench/run.sh --quick    smoke test (< 1 min)
+#   options: --only latency,scale,memory,throughput,strace   --json FILE
+#   env: PINNS=/path/to/pinns (default target/release/pinns, built if missing)
+#
+# Everything happens under a fresh mktemp -d directory (a tmpfs is mounted on
+# its pins/ subdir, like /run), and every pod is unpinned at the end, on error
+# and on interrupt; ip netns names are pinnsbench-<pid>-*. See bench/README.md.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+OUT=$ROOT/target/bench
+PINNS=${PINNS:-$ROOT/target/release/pinns}
+QUICK=
+PYARGS=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) QUICK=1; PYARGS+=(--quick) ;;
+	--only|--json) PYARGS+=("$1" "$2"); shift ;;
+	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+[ "$(id -u)" = 0 ] || { echo "run.sh: must run as root (namespaces, mounts, drop_caches)" >&2; exit 1; }
+for t in gcc python3 unshare ip findmnt; do
+	command -v $t >/dev/null || { echo "run.sh: $t is required" >&2; exit 1; }
+done
+
+# --- build the helpers and, if missing, pinns
+mkdir -p "$OUT"
+gcc -O2 -Wall -o "$OUT/floor" "$HERE/floor.c"
+gcc -O2 -Wall -o "$OUT/timeit" "$HERE/timeit.c"
+if ! gcc -O2 -Wall -static -o "$OUT/floor-static" "$HERE/floor.c" 2>/dev/null; then
+	echo "run.sh: no static libc; floor-static is the dynamic floor" >&2
+	cp "$OUT/floor" "$OUT/floor-static"
+fi
+if [ ! -x "$PINNS" ]; then
+	echo "run.sh: $PINNS missing; cargo build --release" >&2
+	(cd "$ROOT" && cargo build --release)
+fi
+PINNS=$(readlink -f "$PINNS")
+
+# --- work dir and cleanup
+RUNID=$$
+WORK=$(mktemp -d /tmp/pinns-bench.XXXXXX)
+NETNS_EXISTED=0
+[ -e /run/netns ] && NETNS_EXISTED=1
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM HUP
+	set +e
+	# pause-style holders (the driver kills them; this is the fallback)
+	if [ -f "$WORK/pause.pids" ]; then
+		while read -r pid; do
+			if [ -n "$pid" ] && grep -qa "floor" "/proc/$pid/cmdline" 2>/dev/null; then
+				kill -9 "$pid" 2>/dev/null
+			fi
+		done <"$WORK/pause.pids"
+	fi
+	# ip netns pods of this run
+	for f in /run/netns/pinnsbench-$RUNID-*; do
+		[ -e "$f" ] && ip netns delete "$(basename "$f")"
+	done
+	if [ $NETNS_EXISTED = 0 ] && [ -d /run/netns ] && [ -z "$(ls -A /run/netns)" ]; then
+		while mountpoint -q /run/netns; do umount /run/netns || break; done
+		rmdir /run/netns 2>/dev/null
+	fi
+	# any pin left under the work dir (the driver unpins; this is the fallback)
+	for f in "$WORK"/pins/*/*/*ns/* "$WORK"/pins/*/*ns/*; do
+		[ -e "$f" ] && [ ! -d "$f" ] || continue
+		umount -l "$f" 2>/dev/null
+		rm -f "$f"
+	done
+	# pinns's shared type-dir mounts and the tmpfs, deepest first
+	findmnt -rn -o TARGET | grep -F "$WORK/" | awk '{ print length, $0 }' | sort -rn | cut -d' ' -f2- |
+		while read -r m; do umount -l "$m" 2>/dev/null; done
+	local nsfs procs netns
+	nsfs=$(findmnt -rn -o TARGET,SOURCE | grep -F "$WORK" | grep -c nsfs)
+	procs=$(pgrep -f -- "$OUT/floor" | wc -l)
+	netns=$(ls /run/netns 2>/dev/null | grep -c "^pinnsbench-$RUNID-")
+	echo "cleanup check: nsfs mounts under $WORK: $nsfs; bench processes left: $procs; /run/netns entries of this run: $netns" >&2
+	rm -rf "$WORK"
+	if [ "$nsfs$procs$netns" != 000 ]; then
+		echo "run.sh: CLEANUP INCOMPLETE" >&2
+		[ $rc = 0 ] && rc=1
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+mkdir "$WORK/pins"
+mount -t tmpfs -o mode=0755 pinns-bench "$WORK/pins"
+
+echo "machine: $(uname -r), nproc $(nproc), $(date -Is)"
+echo "pinns: $PINNS ($(stat -c %s "$PINNS") bytes)"
+echo "  file: $(file -b "$PINNS")"
+echo "  ldd:  $(ldd "$PINNS" 2>&1 | tr '\n' ' ' | tr -s ' \t' ' ')"
+
+python3 "$HERE/bench.py" --work "$WORK" --runid "$RUNID" --pinns "$PINNS" \
+	--floor "$OUT/floor" --floor-static "$OUT/floor-static" --timeit "$OUT/timeit" "${PYARGS[@]}"

@@ -1,0 +1,283 @@
+//! The command line, defined once: help, man pages and completions are
+//! all generated from these definitions.
+//!
+//! With no subcommand, the arguments are those of `pin`: the command line
+//! CRI-O runs (`pinns -d DIR -f NAME --ipc --uts --net`).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::ns::{Kind, KindSet};
+
+const ABOUT: &str = "Pin Linux namespaces to files, with no process left holding them";
+
+const LONG_ABOUT: &str = "\
+Pin Linux namespaces to files, with no process left holding them.
+
+pinns creates new namespaces (or takes the caller's, or a running process's) \
+and bind-mounts each onto DIR/<type>ns/NAME, then exits: the namespaces live \
+on, held by the mounts alone, until `pinns unpin`. It is a drop-in for \
+CRI-O's pinns helper (no subcommand means `pin`), and with DIR=/run its \
+network pins are where `ip netns` looks.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  pinns -d /run -f pod1 --net --ipc --uts          pin a pod's namespaces
+  pinns exec -d /run -f pod1 -- ip addr            run a command inside them
+  pinns list -d /run                               list pins, live or stale
+  pinns unpin -d /run -f pod1                      remove every pin of pod1";
+
+/// `pinns`: pin Linux namespaces to files.
+#[derive(Debug, Parser)]
+#[command(
+    name = "pinns",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true,
+    subcommand_value_name = "COMMAND",
+    disable_help_subcommand = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// The subcommand; none means `pin`.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The arguments of `pin`, when no subcommand is given.
+    #[command(flatten)]
+    pub pin: PinArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create (or take) namespaces and pin them under DIR/<type>ns/NAME (the default)
+    #[command(after_help = AFTER_HELP)]
+    Pin(PinArgs),
+    /// Unmount and remove the pins of NAME
+    Unpin(UnpinArgs),
+    /// List every pinned NAME under DIR, live or stale
+    List(ListArgs),
+    /// Run a command inside NAME's pinned namespaces
+    Exec(ExecArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+}
+
+/// `--<type>[=host]`: a new namespace, or the caller's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HostMode {
+    /// Pin the namespace pinns itself runs in, rather than a new one.
+    Host,
+}
+
+/// The arguments of `pin`.
+#[derive(Debug, Args, Default)]
+pub struct PinArgs {
+    /// Pin directory; created (0755) if missing
+    #[arg(short = 'd', long = "dir", value_name = "DIR", default_value = "/run")]
+    pub dir: PathBuf,
+
+    /// Pin name: one path component (pins are DIR/<type>ns/NAME)
+    #[arg(short = 'f', long = "filename", value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// New network namespace (=host: pin the current one)
+    #[arg(short = 'n', long, value_name = "host", num_args = 0..=1, require_equals = true)]
+    pub net: Option<Option<HostMode>>,
+
+    /// New IPC namespace (=host: pin the current one)
+    #[arg(short = 'i', long, value_name = "host", num_args = 0..=1, require_equals = true)]
+    pub ipc: Option<Option<HostMode>>,
+
+    /// New UTS namespace (=host: pin the current one)
+    #[arg(short = 'u', long, value_name = "host", num_args = 0..=1, require_equals = true)]
+    pub uts: Option<Option<HostMode>>,
+
+    /// New cgroup namespace (=host: pin the current one)
+    #[arg(short = 'c', long, value_name = "host", num_args = 0..=1, require_equals = true)]
+    pub cgroup: Option<Option<HostMode>>,
+
+    /// New user namespace, owning the other new ones; needs both mappings
+    #[arg(short = 'U', long, value_name = "host", num_args = 0..=1, require_equals = true)]
+    pub user: Option<Option<HostMode>>,
+
+    /// New mount namespace (pinned in DIR/mntns, an unbindable mount)
+    #[arg(short = 'm', long, value_name = "host", num_args = 0..=1, require_equals = true)]
+    pub mnt: Option<Option<HostMode>>,
+
+    /// New PID namespace, pinned before any process is in it
+    #[arg(short = 'p', long, value_name = "host", num_args = 0..=1, require_equals = true)]
+    pub pid: Option<Option<HostMode>>,
+
+    /// New time namespace (see --monotonic, --boottime)
+    #[arg(short = 't', long, value_name = "host", num_args = 0..=1, require_equals = true)]
+    pub time: Option<Option<HostMode>>,
+
+    /// Set a sysctl inside the new namespaces before pinning (repeatable)
+    #[arg(short = 's', long = "sysctl", value_name = "KEY=VALUE")]
+    pub sysctls: Vec<String>,
+
+    /// Uid mapping of the new user namespace: CONTAINER-HOST-SIZE[@...]
+    #[arg(long = "uid-mapping", value_name = "MAP")]
+    pub uid_mapping: Option<String>,
+
+    /// Gid mapping of the new user namespace: CONTAINER-HOST-SIZE[@...]
+    #[arg(long = "gid-mapping", value_name = "MAP")]
+    pub gid_mapping: Option<String>,
+
+    /// Pin the namespaces of a running process instead of creating new ones
+    #[arg(long = "from-pid", value_name = "PID")]
+    pub from_pid: Option<u32>,
+
+    /// Bring lo up inside the new network namespace
+    #[arg(long)]
+    pub loopback: bool,
+
+    /// CLOCK_MONOTONIC offset of the new time namespace, in seconds
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
+    pub monotonic: Option<i64>,
+
+    /// CLOCK_BOOTTIME offset of the new time namespace, in seconds
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
+    pub boottime: Option<i64>,
+
+    /// On success, print one JSON object: each pin's type, path and inode
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print each pin made
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+}
+
+impl PinArgs {
+    /// Each type flag given, with whether it asked for the host's namespace.
+    pub fn kinds(&self) -> Vec<(Kind, bool)> {
+        [
+            (Kind::User, self.user),
+            (Kind::Cgroup, self.cgroup),
+            (Kind::Ipc, self.ipc),
+            (Kind::Uts, self.uts),
+            (Kind::Net, self.net),
+            (Kind::Pid, self.pid),
+            (Kind::Time, self.time),
+            (Kind::Mnt, self.mnt),
+        ]
+        .into_iter()
+        .filter_map(|(kind, flag)| flag.map(|mode| (kind, mode == Some(HostMode::Host))))
+        .collect()
+    }
+}
+
+/// Type flags that only select kinds (for unpin and exec).
+#[derive(Debug, Args, Default)]
+pub struct TypeSelection {
+    /// Network namespace
+    #[arg(short = 'n', long)]
+    pub net: bool,
+    /// IPC namespace
+    #[arg(short = 'i', long)]
+    pub ipc: bool,
+    /// UTS namespace
+    #[arg(short = 'u', long)]
+    pub uts: bool,
+    /// Cgroup namespace
+    #[arg(short = 'c', long)]
+    pub cgroup: bool,
+    /// User namespace
+    #[arg(short = 'U', long)]
+    pub user: bool,
+    /// Mount namespace
+    #[arg(short = 'm', long)]
+    pub mnt: bool,
+    /// PID namespace
+    #[arg(short = 'p', long)]
+    pub pid: bool,
+    /// Time namespace
+    #[arg(short = 't', long)]
+    pub time: bool,
+}
+
+impl TypeSelection {
+    /// The selected kinds; empty means all.
+    pub fn kinds(&self) -> KindSet {
+        [
+            (Kind::User, self.user),
+            (Kind::Cgroup, self.cgroup),
+            (Kind::Ipc, self.ipc),
+            (Kind::Uts, self.uts),
+            (Kind::Net, self.net),
+            (Kind::Pid, self.pid),
+            (Kind::Time, self.time),
+            (Kind::Mnt, self.mnt),
+        ]
+        .into_iter()
+        .filter_map(|(kind, on)| on.then_some(kind))
+        .collect()
+    }
+}
+
+/// The arguments of `unpin`.
+#[derive(Debug, Args)]
+pub struct UnpinArgs {
+    /// Pin directory
+    #[arg(short = 'd', long = "dir", value_name = "DIR", default_value = "/run")]
+    pub dir: PathBuf,
+
+    /// Pin name
+    #[arg(short = 'f', long = "filename", value_name = "NAME", required = true)]
+    pub name: String,
+
+    /// The types to unpin; none named means every type
+    #[command(flatten)]
+    pub types: TypeSelection,
+
+    /// Print each pin removed
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+}
+
+/// The arguments of `list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Pin directory
+    #[arg(short = 'd', long = "dir", value_name = "DIR", default_value = "/run")]
+    pub dir: PathBuf,
+
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The arguments of `exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Pin directory
+    #[arg(short = 'd', long = "dir", value_name = "DIR", default_value = "/run")]
+    pub dir: PathBuf,
+
+    /// Pin name
+    #[arg(short = 'f', long = "filename", value_name = "NAME", required = true)]
+    pub name: String,
+
+    /// The types to enter; none named means every live pin of NAME
+    #[command(flatten)]
+    pub types: TypeSelection,
+
+    /// The command and its arguments
+    #[arg(value_name = "CMD", required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<OsString>,
+}
+
+/// The arguments of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to print a completion script for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

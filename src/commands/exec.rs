@@ -1,0 +1,52 @@
+//! `pinns exec`: run a command inside NAME's pinned namespaces.
+
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, ExitCode};
+
+use crate::cli::ExecArgs;
+use crate::error::{Error, Result};
+
+/// Exit status when the command could not be run (as env(1) and nsenter(1)).
+const CANNOT_RUN: u8 = 126;
+/// Exit status when the command was not found.
+const NOT_FOUND: u8 = 127;
+
+pub fn run(args: &ExecArgs) -> Result<ExitCode> {
+    let entered = crate::enter(&args.dir, &args.name, args.types.kinds())?;
+    let (program, rest) = args.command.split_first().expect("clap requires a command");
+    let mut command = Command::new(program);
+    command.args(rest);
+    let shown = program.to_string_lossy();
+    let failed = |e: std::io::Error| {
+        eprintln!("pinns: executing {shown}: {}", describe(&e));
+        ExitCode::from(if e.kind() == std::io::ErrorKind::NotFound {
+            NOT_FOUND
+        } else {
+            CANNOT_RUN
+        })
+    };
+    if !entered.needs_child {
+        // Nothing left for us to do: become the command, as nsenter does.
+        let e = command.exec();
+        return Ok(failed(e));
+    }
+    // A pid or time namespace holds only our children: run the command as
+    // one, wait, and pass its status on (128+N for a signal, as shells do).
+    let status = match command.status() {
+        Ok(status) => status,
+        Err(e) => return Ok(failed(e)),
+    };
+    let code = match (status.code(), status.signal()) {
+        (Some(code), _) => code,
+        (None, Some(signal)) => 128 + signal,
+        (None, None) => return Err(Error::Refused(format!("{shown}: ended without a status"))),
+    };
+    Ok(ExitCode::from(code.clamp(0, 255) as u8))
+}
+
+fn describe(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(errno) => crate::error::describe(rustix::io::Errno::from_raw_os_error(errno)),
+        None => e.to_string(),
+    }
+}

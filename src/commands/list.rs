@@ -1,0 +1,49 @@
+//! `pinns list`: a table for people, JSON for programs.
+
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use crate::cli::ListArgs;
+use crate::error::Result;
+use crate::list::{Entry, State};
+
+pub fn run(args: &ListArgs) -> Result<ExitCode> {
+    let entries = crate::list(&args.dir)?;
+    let text = if args.json {
+        format!("{}\n", json!({ "dir": args.dir, "names": entries }))
+    } else {
+        table(&entries)
+    };
+    super::print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line a pin: `NAME TYPE INODE STATE`, names aligned.
+fn table(entries: &[Entry]) -> String {
+    if entries.is_empty() {
+        return String::new();
+    }
+    let width = entries
+        .iter()
+        .map(|e| e.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let mut out = format!("{:width$}  {:6}  {:>10}  STATE\n", "NAME", "TYPE", "INODE");
+    for entry in entries {
+        for pin in &entry.pins {
+            let state = match pin.state {
+                State::Live => "live",
+                State::Stale => "stale",
+            };
+            out.push_str(&format!(
+                "{:width$}  {:6}  {:>10}  {state}\n",
+                entry.name,
+                pin.kind.name(),
+                pin.inode
+            ));
+        }
+    }
+    out
+}

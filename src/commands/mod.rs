@@ -1,0 +1,41 @@
+//! The subcommands: each turns its parsed arguments into library calls and
+//! prints the result. `main.rs` only parses and maps the outcome to an exit
+//! status.
+
+mod completions;
+mod exec;
+mod list;
+mod pin;
+mod unpin;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+use crate::error::Result;
+
+/// Runs the command line `cli`; the exit code is 0 unless a command
+/// passes one through (`exec`).
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        None => pin::run(&cli.pin),
+        Some(Command::Pin(args)) => pin::run(&args),
+        Some(Command::Unpin(args)) => unpin::run(&args),
+        Some(Command::List(args)) => list::run(&args),
+        Some(Command::Exec(args)) => exec::run(&args),
+        Some(Command::Completions(args)) => completions::run(&args),
+    }
+}
+
+/// Writes `text` to standard output; a closed pipe is not our failure.
+fn print(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(crate::error::Error::os(
+            "writing to standard output",
+            rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO),
+        )),
+    }
+}

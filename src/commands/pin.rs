@@ -1,0 +1,72 @@
+//! `pinns [pin]`: the CRI-O command line.
+
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use crate::cli::PinArgs;
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+
+/// Builds the plan from the flags, checking all of them before any work.
+pub fn plan(args: &PinArgs) -> Result<Plan> {
+    let name = args
+        .name
+        .as_deref()
+        .ok_or_else(|| Error::Invalid("a pin name is required: -f/--filename NAME".into()))?;
+    let mut builder = Plan::builder(&args.dir, name);
+    for (kind, host) in args.kinds() {
+        builder = if host {
+            builder.host(kind)
+        } else {
+            builder.create(kind)
+        };
+    }
+    for sysctl in &args.sysctls {
+        builder = builder.sysctl(sysctl.parse()?);
+    }
+    if let Some(map) = &args.uid_mapping {
+        builder = builder.uid_map(map.parse()?);
+    }
+    if let Some(map) = &args.gid_mapping {
+        builder = builder.gid_map(map.parse()?);
+    }
+    if let Some(pid) = args.from_pid {
+        builder = builder.from_pid(pid);
+    }
+    if let Some(secs) = args.monotonic {
+        builder = builder.monotonic(secs);
+    }
+    if let Some(secs) = args.boottime {
+        builder = builder.boottime(secs);
+    }
+    builder.loopback(args.loopback).build()
+}
+
+pub fn run(args: &PinArgs) -> Result<ExitCode> {
+    let plan = plan(args)?;
+    let pinned = crate::pin(&plan)?;
+    if args.json {
+        let doc = json!({
+            "name": plan.name(),
+            "dir": plan.dir(),
+            "pins": pinned,
+        });
+        super::print(&format!("{doc}\n"))?;
+    } else if args.verbose {
+        let lines: String = pinned
+            .iter()
+            .map(|p| {
+                let origin = if p.host { "host" } else { "new" };
+                format!(
+                    "pinned {origin} {} namespace {} at {}\n",
+                    p.kind,
+                    p.inode,
+                    p.path.display()
+                )
+            })
+            .collect();
+        super::print(&lines)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,27 @@
+//! `pinns unpin`.
+
+use std::process::ExitCode;
+
+use crate::cli::UnpinArgs;
+use crate::error::Result;
+use crate::mount::Removed;
+
+pub fn run(args: &UnpinArgs) -> Result<ExitCode> {
+    let removed = crate::unpin(&args.dir, &args.name, args.types.kinds())?;
+    if args.verbose {
+        let lines: String = removed
+            .iter()
+            .filter(|(_, _, r)| *r != Removed::Missing)
+            .map(|(kind, path, r)| {
+                let what = if *r == Removed::Pin {
+                    "unpinned"
+                } else {
+                    "removed stale"
+                };
+                format!("{what} {kind} pin {}\n", path.display())
+            })
+            .collect();
+        super::print(&lines)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,148 @@
+//! Entering pinned namespaces, for `pinns exec`.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+use rustix::thread::LinkNameSpaceType;
+
+use crate::error::{Context, Error, Result};
+use crate::mount::{self, PinDir};
+use crate::ns::{Kind, KindSet};
+use crate::plan::check_name;
+
+/// What [`enter`] moved the calling process into.
+#[derive(Clone, Copy, Debug)]
+pub struct Entered {
+    /// The namespaces entered.
+    pub kinds: KindSet,
+    /// Whether a command must now run as a child to be inside them all
+    /// (a pid or time namespace applies to children only).
+    pub needs_child: bool,
+}
+
+fn link_type(kind: Kind) -> LinkNameSpaceType {
+    match kind {
+        Kind::User => LinkNameSpaceType::User,
+        Kind::Cgroup => LinkNameSpaceType::ControlGroup,
+        Kind::Ipc => LinkNameSpaceType::InterProcessCommunication,
+        Kind::Uts => LinkNameSpaceType::HostNameAndNISDomainName,
+        Kind::Net => LinkNameSpaceType::Network,
+        Kind::Pid => LinkNameSpaceType::ProcessID,
+        Kind::Time => LinkNameSpaceType::Time,
+        Kind::Mnt => LinkNameSpaceType::Mount,
+    }
+}
+
+/// Moves the calling process into NAME's pinned namespaces: those in
+/// `kinds`, or every live pin of NAME when `kinds` is empty. See setns(2).
+///
+/// The user namespace is entered first (and the caller becomes uid and
+/// gid 0 in it, as nsenter(1) does) and mnt last. As in nsenter(1), a
+/// namespace that cannot be entered yet is tried again after the others,
+/// so both a namespace owned by the pinned user namespace and one owned by
+/// the host's can be entered.
+///
+/// This changes the whole calling process and needs it single-threaded
+/// (a user or mount namespace cannot be entered otherwise): it is meant
+/// for a process about to exec, as `pinns exec` is.
+pub fn enter(dir: &Path, name: &str, kinds: KindSet) -> Result<Entered> {
+    check_name(name)?;
+    let pin_dir = PinDir::open(dir, false)?;
+    // Open every pin before entering anything: after entering a mount
+    // namespace the paths would resolve elsewhere.
+    let mut open: Vec<(Kind, OwnedFd)> = Vec::new();
+    for kind in Kind::ALL {
+        let wanted = kinds.contains(kind);
+        let path = pin_dir.pin_path(kind, name);
+        let type_dir = match pin_dir.type_dir(kind)? {
+            Some(fd) => fd,
+            None if wanted => {
+                return Err(Error::Refused(format!("{}: no such pin", path.display())));
+            }
+            None => continue,
+        };
+        let fd = match rustix::fs::openat(
+            &type_dir,
+            name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
+            Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) if !wanted => continue,
+            Err(Errno::NOENT) => {
+                return Err(Error::Refused(format!("{}: no such pin", path.display())));
+            }
+            Err(errno) => return Err(Error::os(format!("opening {}", path.display()), errno)),
+        };
+        if !mount::is_nsfs(fd.as_fd()) {
+            if !wanted && kinds.is_empty() {
+                return Err(Error::Refused(format!(
+                    "{}: stale pin (no namespace is mounted there); unpin it or name the types to enter",
+                    path.display()
+                )));
+            }
+            if wanted {
+                return Err(Error::Refused(format!(
+                    "{}: stale pin (no namespace is mounted there)",
+                    path.display()
+                )));
+            }
+            continue;
+        }
+        if wanted || kinds.is_empty() {
+            open.push((kind, fd));
+        }
+    }
+    if open.is_empty() {
+        return Err(Error::Refused(format!(
+            "no pins named '{name}' under {}",
+            dir.display()
+        )));
+    }
+
+    let entered: KindSet = open.iter().map(|(k, _)| *k).collect();
+    // Two passes, as nsenter(1): whatever fails in the first is retried
+    // once the others (the user namespace above all) are entered.
+    let mut pending = open;
+    for pass in 0..2 {
+        let mut failed = Vec::new();
+        for (kind, fd) in pending {
+            match rustix::thread::move_into_link_name_space(fd.as_fd(), Some(link_type(kind))) {
+                Ok(()) => {
+                    if kind == Kind::User {
+                        become_root()?;
+                    }
+                }
+                Err(errno) if pass == 1 => {
+                    let path = pin_dir.pin_path(kind, name);
+                    return Err(Error::os(
+                        format!("entering {kind} namespace {}", path.display()),
+                        errno,
+                    ));
+                }
+                Err(_) => failed.push((kind, fd)),
+            }
+        }
+        pending = failed;
+        if pending.is_empty() {
+            break;
+        }
+    }
+    Ok(Entered {
+        kinds: entered,
+        needs_child: entered.contains(Kind::Pid) || entered.contains(Kind::Time),
+    })
+}
+
+/// Becomes uid and gid 0 in the user namespace just entered, with no
+/// supplementary groups, as nsenter(1) does.
+fn become_root() -> Result<()> {
+    let what = || "becoming root in the pinned user namespace".to_string();
+    rustix::thread::set_thread_groups(&[]).with(what)?;
+    let gid = rustix::process::Gid::ROOT;
+    let uid = rustix::process::Uid::ROOT;
+    rustix::thread::set_thread_res_gid(gid, gid, gid).with(what)?;
+    rustix::thread::set_thread_res_uid(uid, uid, uid).with(what)
+}

@@ -1,0 +1,512 @@
+//! Creating new namespaces: in a thread of ours, or in a helper child.
+//!
+//! New net, ipc, uts and cgroup namespaces are made by a short-lived thread:
+//! unshare(2) of those moves only the calling thread, so the caller's own
+//! threads are never moved, and the thread is far cheaper than a process.
+//!
+//! User, mnt, pid and time need a helper child, forked for the purpose:
+//! creating a user namespace needs a single-threaded process (and a library
+//! caller may have threads); a process cannot pin its own mount namespace
+//! from inside it; and new pid and time namespaces exist only for the
+//! children of the process that unshared them, where our parent process can
+//! reach them through the child's pidfd and `/proc/<pid>/ns`.
+//!
+//! The child runs between fork(2) and its exit in a copy of a possibly
+//! multithreaded process, so it only makes raw system calls: no allocation,
+//! no locks. It reports each step over a pipe as a fixed-size message, and
+//! it dies with its parent (`PR_SET_PDEATHSIG`), so a killed `pinns` never
+//! leaves it behind holding CRI-O's output pipe open.
+
+use std::ffi::CStr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+use rustix::process::{Pid, Signal, WaitOptions};
+use rustix::thread::UnshareFlags;
+
+use crate::error::{Context, Error, Result};
+use crate::idmap::IdMap;
+use crate::ns::{Kind, KindSet};
+use crate::sysctl::Sysctl;
+
+/// `PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE` from `<linux/pidfd.h>`
+/// (`_IO(0xFF, 6)`, Linux 6.11).
+const PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE: libc::c_ulong = 0xFF06;
+
+/// What a new set of namespaces needs done inside it before it is pinned.
+pub(crate) struct Setup<'a> {
+    /// The namespaces to create.
+    pub new: KindSet,
+    /// Whether to become uid and gid 0 inside the new user namespace
+    /// (its maps include 0), before anything else is created under it.
+    pub become_root: bool,
+    /// Sysctls, applied after every namespace exists.
+    pub sysctls: &'a [Sysctl],
+    /// Bring `lo` up in the new network namespace.
+    pub loopback: bool,
+    /// The text to write to `/proc/self/timens_offsets`, if any.
+    pub time_offsets: Option<&'a CStr>,
+    /// `/proc/sys`, opened before any namespace changed.
+    pub proc_sys: BorrowedFd<'a>,
+}
+
+/// A step of the set-up, to name what failed without allocating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    UnshareUser,
+    BecomeRoot,
+    Unshare(Kind),
+    TimeOffsets,
+    Sysctl(u16),
+    Loopback,
+}
+
+type StepResult = std::result::Result<(), (Step, Errno)>;
+
+impl Setup<'_> {
+    /// Everything after the user namespace: the other namespaces, then
+    /// what is written inside them. Async-signal-safe.
+    fn create_rest(&self) -> StepResult {
+        for kind in self.new.iter().filter(|k| *k != Kind::User) {
+            // One kind at a time, so a failure names the kind (a kernel
+            // without time namespaces says only EINVAL).
+            unshare(kind.clone_flag()).map_err(|e| (Step::Unshare(kind), e))?;
+        }
+        if let Some(offsets) = self.time_offsets {
+            // Why now: offsets can only be set before a process enters the
+            // new time namespace.
+            write_file(c"/proc/self/timens_offsets", offsets.to_bytes())
+                .map_err(|e| (Step::TimeOffsets, e))?;
+        }
+        for (i, sysctl) in self.sysctls.iter().enumerate() {
+            sysctl
+                .apply(self.proc_sys)
+                .map_err(|e| (Step::Sysctl(i as u16), e))?;
+        }
+        if self.loopback {
+            loopback_up().map_err(|e| (Step::Loopback, e))?;
+        }
+        Ok(())
+    }
+
+    /// Turns a failed step into an error that names it.
+    pub(crate) fn error(&self, step: Step, errno: Errno) -> Error {
+        match step {
+            Step::UnshareUser | Step::Unshare(_) => {
+                let kind = match step {
+                    Step::Unshare(kind) => kind,
+                    _ => Kind::User,
+                };
+                if errno == Errno::INVAL {
+                    Error::Refused(format!(
+                        "creating {kind} namespace: this kernel does not support it (needs {})",
+                        kind.kernel_feature()
+                    ))
+                } else {
+                    Error::os(format!("creating {kind} namespace"), errno)
+                }
+            }
+            Step::BecomeRoot => Error::os("becoming root in the new user namespace", errno),
+            Step::TimeOffsets => Error::os("setting the new time namespace's offsets", errno),
+            Step::Sysctl(i) => {
+                let sysctl = &self.sysctls[usize::from(i)];
+                Error::os(format!("setting sysctl {}", sysctl.key()), errno)
+            }
+            Step::Loopback => Error::os("bringing up lo in the new network namespace", errno),
+        }
+    }
+}
+
+/// unshare(2) of namespace flags only. Async-signal-safe.
+fn unshare(clone_flags: libc::c_int) -> std::result::Result<(), Errno> {
+    let flags = UnshareFlags::from_bits_retain(clone_flags as u32);
+    // SAFETY: the danger rustix guards against is CLONE_FILES, which splits
+    // the descriptor table between threads; namespace flags never include it.
+    debug_assert!(!flags.contains(UnshareFlags::FILES));
+    unsafe { rustix::thread::unshare_unsafe(flags) }
+}
+
+/// Writes `data` to the file at `path` in one write(2). Async-signal-safe.
+fn write_file(path: &CStr, data: &[u8]) -> std::result::Result<(), Errno> {
+    let fd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())?;
+    match rustix::io::write(&fd, data)? {
+        n if n == data.len() => Ok(()),
+        _ => Err(Errno::IO),
+    }
+}
+
+/// Sets `IFF_UP` on `lo` in the calling thread's network namespace, as
+/// `ip link set lo up` does, with the classic interface ioctls (a fresh
+/// namespace has its loopback down). Async-signal-safe.
+fn loopback_up() -> std::result::Result<(), Errno> {
+    // SAFETY: socket(2) with constant arguments; the result is checked and
+    // owned at once.
+    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
+        return Err(Errno::from_raw_os_error(last_errno()));
+    }
+    // SAFETY: `raw` is a fresh descriptor nothing else owns.
+    let sock = unsafe { OwnedFd::from_raw_fd(raw) };
+    // SAFETY: ifreq is plain old data; all zeroes is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS reads the name from and writes the flags into
+    // `req`, which lives across both calls.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } < 0 {
+        return Err(Errno::from_raw_os_error(last_errno()));
+    }
+    // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
+    unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+    // SAFETY: as above; SIOCSIFFLAGS only reads `req`.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) } < 0 {
+        return Err(Errno::from_raw_os_error(last_errno()));
+    }
+    Ok(())
+}
+
+fn last_errno() -> i32 {
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// Creates the namespaces of `setup` (none of which needs a helper) in a
+/// thread of ours and returns a descriptor of each, which keeps it alive.
+pub(crate) fn create_in_thread(setup: &Setup<'_>) -> Result<Vec<(Kind, OwnedFd)>> {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .name("pinns-unshare".into())
+            .stack_size(64 * 1024)
+            .spawn_scoped(scope, || -> Result<Vec<(Kind, OwnedFd)>> {
+                // Why one unshare(2) for all: the thread is discarded
+                // afterwards, and one call is the least work; only on
+                // failure are kinds tried singly, to name the culprit.
+                if let Err(errno) = unshare(setup.new.clone_flags()) {
+                    for kind in setup.new.iter() {
+                        if let Err(e) = unshare(kind.clone_flag()) {
+                            return Err(setup.error(Step::Unshare(kind), e));
+                        }
+                    }
+                    return Err(Error::os("creating namespaces", errno));
+                }
+                let rest = Setup {
+                    new: KindSet::EMPTY,
+                    ..*setup
+                };
+                rest.create_rest()
+                    .map_err(|(step, e)| setup.error(step, e))?;
+                setup
+                    .new
+                    .iter()
+                    .map(|kind| {
+                        let path = format!("/proc/thread-self/ns/{}", kind.new_link());
+                        Ok((kind, open_ns(&path, kind)?))
+                    })
+                    .collect()
+            })
+            .map_err(|e| {
+                Error::os(
+                    "starting a thread to create namespaces",
+                    Errno::from_io_error(&e).unwrap_or(Errno::AGAIN),
+                )
+            })?;
+        thread.join().unwrap_or_else(|_| {
+            Err(Error::Refused(
+                "creating namespaces: the thread panicked".into(),
+            ))
+        })
+    })
+}
+
+/// Opens a namespace file read-only (a descriptor keeps it alive).
+pub(crate) fn open_ns(path: &str, kind: Kind) -> Result<OwnedFd> {
+    rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+        .with(|| format!("opening {kind} namespace {path}"))
+}
+
+/// The messages a helper child sends: a step that failed, or progress.
+const MSG_USER_READY: u8 = 1;
+const MSG_READY: u8 = 2;
+const MSG_FAILED: u8 = 3;
+
+/// One message: kind, step tag, step argument, errno.
+type Msg = [u8; 8];
+
+fn encode(kind: u8, failure: Option<(Step, Errno)>) -> Msg {
+    let mut msg = [0u8; 8];
+    msg[0] = kind;
+    if let Some((step, errno)) = failure {
+        let (tag, arg): (u8, u16) = match step {
+            Step::UnshareUser => (0, 0),
+            Step::BecomeRoot => (1, 0),
+            Step::Unshare(kind) => (2, kind as u16),
+            Step::TimeOffsets => (3, 0),
+            Step::Sysctl(i) => (4, i),
+            Step::Loopback => (5, 0),
+        };
+        msg[1] = tag;
+        msg[2..4].copy_from_slice(&arg.to_ne_bytes());
+        msg[4..8].copy_from_slice(&errno.raw_os_error().to_ne_bytes());
+    }
+    msg
+}
+
+fn decode(msg: &Msg) -> (Step, Errno) {
+    let arg = u16::from_ne_bytes([msg[2], msg[3]]);
+    let step = match msg[1] {
+        0 => Step::UnshareUser,
+        1 => Step::BecomeRoot,
+        2 => Step::Unshare(
+            Kind::ALL
+                .into_iter()
+                .find(|k| *k as u16 == arg)
+                .unwrap_or(Kind::User),
+        ),
+        3 => Step::TimeOffsets,
+        4 => Step::Sysctl(arg),
+        _ => Step::Loopback,
+    };
+    let errno = i32::from_ne_bytes([msg[4], msg[5], msg[6], msg[7]]);
+    (step, Errno::from_raw_os_error(errno))
+}
+
+/// A forked helper child that holds new namespaces until we pinned them.
+pub(crate) struct Helper {
+    pid: Pid,
+    /// Closing this tells the child to exit.
+    to_child: Option<OwnedFd>,
+    reaped: bool,
+}
+
+impl Helper {
+    /// Forks the helper and waits until it has created every namespace of
+    /// `setup`; `maps` are the uid and gid maps of a new user namespace.
+    pub(crate) fn spawn(setup: &Setup<'_>, maps: Option<(&IdMap, &IdMap)>) -> Result<Helper> {
+        let fork_error = |e| Error::os("creating the helper's pipes", e);
+        let (from_child_r, from_child_w) =
+            rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(fork_error)?;
+        let (to_child_r, to_child_w) =
+            rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(fork_error)?;
+        // Prepared before fork: the child may not allocate.
+        let maps_text = maps.map(|(uid, gid)| (uid.to_kernel(), gid.to_kernel()));
+        let parent = rustix::process::getpid();
+        // SAFETY: the child only runs `child_main`, which makes raw system
+        // calls on data prepared before the fork and never returns.
+        match unsafe { libc::fork() } {
+            -1 => {
+                return Err(Error::os(
+                    "forking the helper",
+                    Errno::from_raw_os_error(last_errno()),
+                ));
+            }
+            0 => {
+                // The parent's ends: were they open here too, the child would
+                // never see end of file when the parent closes its own.
+                drop((from_child_r, to_child_w));
+                child_main(setup, parent, from_child_w.as_fd(), to_child_r.as_fd())
+            }
+            pid => {
+                drop((from_child_w, to_child_r));
+                let mut helper = Helper {
+                    // SAFETY-free: fork returned a positive pid.
+                    pid: Pid::from_raw(pid).expect("fork returned a positive pid"),
+                    to_child: Some(to_child_w),
+                    reaped: false,
+                };
+                helper.handshake(setup, maps_text, from_child_r)?;
+                Ok(helper)
+            }
+        }
+    }
+
+    /// Follows the child through its steps, writing its id maps when asked.
+    fn handshake(
+        &mut self,
+        setup: &Setup<'_>,
+        maps: Option<(String, String)>,
+        from_child: OwnedFd,
+    ) -> Result<()> {
+        loop {
+            let mut msg: Msg = [0; 8];
+            let n = read_full(from_child.as_fd(), &mut msg)
+                .with(|| "waiting for the helper".to_string())?;
+            if n != msg.len() {
+                return Err(Error::os("waiting for the helper: it exited", Errno::PIPE));
+            }
+            match msg[0] {
+                MSG_READY => return Ok(()),
+                MSG_USER_READY => {
+                    let (uid, gid) = maps.as_ref().ok_or_else(|| {
+                        Error::os("writing id maps: no maps were given", Errno::INVAL)
+                    })?;
+                    for (file, text) in [("uid_map", uid), ("gid_map", gid)] {
+                        let path = format!("/proc/{}/{file}", self.pid.as_raw_nonzero());
+                        let c = std::ffi::CString::new(path.clone()).expect("no NUL in a path");
+                        write_file(&c, text.as_bytes())
+                            .with(|| format!("writing the user namespace's {file}"))?;
+                    }
+                    let to_child = self.to_child.as_ref().expect("pipe open until finish");
+                    rustix::io::write(to_child, &[1])
+                        .with(|| "signalling the helper".to_string())?;
+                }
+                _ => {
+                    let (step, errno) = decode(&msg);
+                    return Err(setup.error(step, errno));
+                }
+            }
+        }
+    }
+
+    /// Opens the helper's new namespace of `kind`, whose descriptor keeps it
+    /// alive after the helper exits.
+    pub(crate) fn open_ns(&self, kind: Kind) -> Result<OwnedFd> {
+        if kind == Kind::Pid {
+            return self.pid_for_children();
+        }
+        let path = format!("/proc/{}/ns/{}", self.pid.as_raw_nonzero(), kind.new_link());
+        open_ns(&path, kind)
+    }
+
+    /// The helper's new PID namespace, which has no process in it yet and
+    /// so no `pid_for_children` link: the pidfd ioctl reaches it anyway.
+    fn pid_for_children(&self) -> Result<OwnedFd> {
+        let pidfd = rustix::process::pidfd_open(self.pid, rustix::process::PidfdFlags::empty())
+            .with(|| "opening the helper's pidfd".to_string())?;
+        // SAFETY: this ioctl takes no argument and returns a new descriptor
+        // or -1; the descriptor is owned at once.
+        let fd = unsafe { libc::ioctl(pidfd.as_raw_fd(), PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE, 0) };
+        if fd < 0 {
+            let errno = last_errno();
+            if matches!(errno, libc::ENOTTY | libc::EINVAL | libc::EOPNOTSUPP) {
+                return Err(Error::Refused(
+                    "pinning a new pid namespace: this kernel lacks the pidfd ioctl \
+                     PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE (Linux 6.11); \
+                     --from-pid can still pin the pid namespace of a running process"
+                        .into(),
+                ));
+            }
+            return Err(Error::os(
+                "opening the new pid namespace",
+                Errno::from_raw_os_error(errno),
+            ));
+        }
+        // SAFETY: the kernel just returned this descriptor to us alone.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    /// Lets the helper exit and reaps it.
+    pub(crate) fn finish(mut self) -> Result<()> {
+        self.to_child = None;
+        self.reap()
+    }
+
+    fn reap(&mut self) -> Result<()> {
+        if self.reaped {
+            return Ok(());
+        }
+        self.reaped = true;
+        loop {
+            match rustix::process::waitpid(Some(self.pid), WaitOptions::empty()) {
+                Err(Errno::INTR) => continue,
+                other => {
+                    return other
+                        .map(drop)
+                        .with(|| "waiting for the helper".to_string());
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        if !self.reaped {
+            // Our own child, known by pid and not yet reaped, so the pid
+            // cannot have been reused.
+            let _ = rustix::process::kill_process(self.pid, Signal::KILL);
+            let _ = self.reap();
+        }
+    }
+}
+
+/// Reads until `buf` is full or end of file; returns how much was read.
+fn read_full(fd: BorrowedFd<'_>, buf: &mut [u8]) -> rustix::io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match rustix::io::read(fd, &mut buf[done..]) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+/// Asks for SIGKILL when the parent dies, and catches the parent having
+/// died before the request took effect. Async-signal-safe.
+fn die_with(parent: Pid) -> std::result::Result<(), Errno> {
+    rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
+    if rustix::process::getppid() != Some(parent) {
+        return Err(Errno::SRCH);
+    }
+    Ok(())
+}
+
+/// The helper child. Runs only async-signal-safe raw system calls.
+fn child_main(
+    setup: &Setup<'_>,
+    parent: Pid,
+    to_parent: BorrowedFd<'_>,
+    from_parent: BorrowedFd<'_>,
+) -> ! {
+    let send = |msg: Msg| {
+        let _ = rustix::io::write(to_parent, &msg);
+    };
+    let result = (|| -> StepResult {
+        die_with(parent).map_err(|e| (Step::UnshareUser, e))?;
+        if setup.new.contains(Kind::User) {
+            unshare(libc::CLONE_NEWUSER).map_err(|e| (Step::UnshareUser, e))?;
+            send(encode(MSG_USER_READY, None));
+            // The parent writes our maps, then one byte.
+            let mut byte = [0u8; 1];
+            match read_full(from_parent, &mut byte) {
+                Ok(1) => {}
+                _ => return Err((Step::UnshareUser, Errno::PIPE)),
+            }
+            if setup.become_root {
+                // Why: namespaces made from here on are owned by the new
+                // user namespace, and the ipc and mqueue sysctls are only
+                // writable by its root (see the kernel notes).
+                rustix::thread::set_thread_groups(&[]).map_err(|e| (Step::BecomeRoot, e))?;
+                let root_gid = rustix::process::Gid::ROOT;
+                let root_uid = rustix::process::Uid::ROOT;
+                rustix::thread::set_thread_res_gid(root_gid, root_gid, root_gid)
+                    .map_err(|e| (Step::BecomeRoot, e))?;
+                rustix::thread::set_thread_res_uid(root_uid, root_uid, root_uid)
+                    .map_err(|e| (Step::BecomeRoot, e))?;
+                // Changing uid made us undumpable, which hands /proc/self to
+                // the host's root; restore it so timens_offsets stays ours.
+                rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::Dumpable)
+                    .map_err(|e| (Step::BecomeRoot, e))?;
+                // Changing credentials also cleared the death signal.
+                die_with(parent).map_err(|e| (Step::BecomeRoot, e))?;
+            }
+        }
+        setup.create_rest()
+    })();
+    match result {
+        Ok(()) => send(encode(MSG_READY, None)),
+        Err(failure) => send(encode(MSG_FAILED, Some(failure))),
+    }
+    // Hold the namespaces until the parent has pinned them and closes
+    // its end of the pipe (or dies).
+    let mut byte = [0u8; 1];
+    let _ = read_full(from_parent, &mut byte);
+    // SAFETY: _exit ends this process at once, without running the parent's
+    // atexit handlers or destructors, which are not ours to run.
+    unsafe { libc::_exit(0) }
+}

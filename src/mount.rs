@@ -1,0 +1,399 @@
+//! Safe mounting: the only module that mounts or unmounts anything.
+//!
+//! Everything is done relative to file descriptors, never by re-resolving
+//! a path the user (or an attacker sharing the directory) could swap:
+//!
+//! - the pin directory is opened once; each type directory beneath it is
+//!   opened with `O_NOFOLLOW`, so a planted `DIR/netns -> /etc` is refused;
+//! - a pin file is created with `O_CREAT | O_EXCL | O_NOFOLLOW` (or an
+//!   existing empty one opened with `O_NOFOLLOW`), and the namespace is
+//!   mounted onto *that open file* with `open_tree` + `move_mount`, so a
+//!   racing rename or symlink swap cannot redirect the mount;
+//! - before unmounting, the path is checked to really be a namespace
+//!   (`fstatfs` reports `NSFS_MAGIC`), and it is unmounted with
+//!   `MNT_DETACH | UMOUNT_NOFOLLOW` through the type directory's descriptor.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags, StatxAttributes, StatxFlags};
+use rustix::io::Errno;
+use rustix::mount::{
+    MountFlags, MountPropagationFlags, MoveMountFlags, OpenTreeFlags, UnmountFlags,
+};
+
+use crate::error::{Context, Error, Result};
+use crate::ns::Kind;
+
+/// `NSFS_MAGIC` from `<linux/magic.h>`: the filesystem of namespace files.
+const NSFS_MAGIC: i64 = 0x6e73_6673;
+
+/// How many mounts may be stacked on one pin before unpin gives up.
+const MAX_STACKED: usize = 64;
+
+/// The mode of a new pin file; the namespace mounted on it shows its own.
+const PIN_FILE_MODE: u32 = 0o444;
+
+/// The mode of directories pinns creates (`DIR` and `DIR/<type>ns`).
+const DIR_MODE: u32 = 0o755;
+
+/// An open pin directory (`-d DIR`).
+#[derive(Debug)]
+pub struct PinDir {
+    path: PathBuf,
+    fd: OwnedFd,
+}
+
+/// An exclusive `flock` on the pin directory, released when dropped.
+///
+/// It serialises the short steps that must not interleave between
+/// concurrent `pinns` on one directory: the one-time propagation set-up
+/// of a type directory, and the creation or removal of one NAME's pins,
+/// so a racing pin and unpin of NAME leave it whole or absent.
+#[must_use]
+pub struct DirLock<'a>(BorrowedFd<'a>);
+
+impl Drop for DirLock<'_> {
+    fn drop(&mut self) {
+        // Unlocking a lock we hold cannot fail in a way we could act on.
+        let _ = rustix::fs::flock(self.0, FlockOperation::Unlock);
+    }
+}
+
+/// Whether an open file is a namespace (its filesystem is nsfs).
+pub fn is_nsfs(fd: BorrowedFd<'_>) -> bool {
+    rustix::fs::fstatfs(fd).is_ok_and(|s| s.f_type as i64 == NSFS_MAGIC)
+}
+
+/// The path through which the kernel reaches an open file descriptor.
+fn fd_path(fd: BorrowedFd<'_>) -> String {
+    format!("/proc/self/fd/{}", fd.as_raw_fd())
+}
+
+impl PinDir {
+    /// Opens `path`, creating it (and its parents, mode 0755) when `create`
+    /// is set. A symlinked `DIR` is fine (`/var/run -> /run`).
+    pub fn open(path: &Path, create: bool) -> Result<PinDir> {
+        let open = || {
+            rustix::fs::open(
+                path,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+        };
+        let fd = match open() {
+            Err(Errno::NOENT) if create => {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(DIR_MODE)
+                    .create(path)
+                    .map_err(|e| {
+                        let errno = Errno::from_io_error(&e).unwrap_or(Errno::IO);
+                        Error::os(format!("creating pin directory {}", path.display()), errno)
+                    })?;
+                open()
+            }
+            other => other,
+        }
+        .with(|| format!("opening pin directory {}", path.display()))?;
+        Ok(PinDir {
+            path: path.to_path_buf(),
+            fd,
+        })
+    }
+
+    /// The directory's path, as given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The path of NAME's pin of `kind`: `DIR/<type>ns/NAME`.
+    pub fn pin_path(&self, kind: Kind, name: &str) -> PathBuf {
+        self.path.join(kind.dir()).join(name)
+    }
+
+    /// Takes the directory's lock, waiting for it.
+    pub fn lock(&self) -> Result<DirLock<'_>> {
+        rustix::fs::flock(&self.fd, FlockOperation::LockExclusive)
+            .with(|| format!("locking pin directory {}", self.path.display()))?;
+        Ok(DirLock(self.fd.as_fd()))
+    }
+
+    /// Opens the type directory of `kind`, or `None` when it does not exist.
+    /// A symlink or any other non-directory there is refused.
+    pub fn type_dir(&self, kind: Kind) -> Result<Option<OwnedFd>> {
+        // Why O_NOFOLLOW: DIR/netns is ours to trust only if it is a real
+        // directory; a symlink to /etc must not become the pin's home.
+        match rustix::fs::openat(
+            &self.fd,
+            kind.dir(),
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => Ok(Some(fd)),
+            Err(Errno::NOENT) => Ok(None),
+            Err(Errno::NOTDIR | Errno::LOOP) => Err(Error::Refused(format!(
+                "opening {}: not a directory (a symlink or a file is never followed)",
+                self.path.join(kind.dir()).display()
+            ))),
+            Err(errno) => Err(Error::os(
+                format!("opening {}", self.path.join(kind.dir()).display()),
+                errno,
+            )),
+        }
+    }
+
+    /// Opens the type directory of `kind`, creating it and making it a mount
+    /// point of the right propagation first if it is not one yet.
+    ///
+    /// Every type directory but `mntns` becomes a shared mount in a peer
+    /// group of its own (bind to itself, private, then shared: the
+    /// `ip netns` way), so a pin made later also appears in mount namespaces
+    /// that bind-mounted the directory earlier, exactly once. `mntns` becomes
+    /// an unbindable self-bind: a mount namespace can only be pinned where
+    /// the pin cannot propagate into the namespace itself.
+    pub fn prepare_type_dir(&self, kind: Kind) -> Result<OwnedFd> {
+        let display = || self.path.join(kind.dir()).display().to_string();
+        let fd = match self.type_dir(kind)? {
+            Some(fd) => fd,
+            None => {
+                match rustix::fs::mkdirat(&self.fd, kind.dir(), Mode::from_raw_mode(DIR_MODE)) {
+                    Ok(()) | Err(Errno::EXIST) => {}
+                    Err(errno) => return Err(Error::os(format!("creating {}", display()), errno)),
+                }
+                self.type_dir(kind)?
+                    .ok_or_else(|| Error::os(format!("opening {}", display()), Errno::NOENT))?
+            }
+        };
+        // Fast path, no lock: set up by us or an earlier pinns already.
+        if self.is_mount_root(&fd, kind)? {
+            return Ok(fd);
+        }
+        let _lock = self.lock()?;
+        let fd = self
+            .type_dir(kind)?
+            .ok_or_else(|| Error::os(format!("opening {}", display()), Errno::NOENT))?;
+        if self.is_mount_root(&fd, kind)? {
+            return Ok(fd);
+        }
+        let path = fd_path(fd.as_fd());
+        // Why a self-bind: propagation is a property of mounts, so the
+        // directory must be a mount of its own before it can have one.
+        rustix::mount::mount_bind(path.as_str(), path.as_str())
+            .with(|| format!("bind-mounting {} onto itself", display()))?;
+        // Reopen: the old descriptor still names the directory under the
+        // new mount, not the mount itself.
+        let fd = self
+            .type_dir(kind)?
+            .ok_or_else(|| Error::os(format!("opening {}", display()), Errno::NOENT))?;
+        let path = fd_path(fd.as_fd());
+        let steps: &[MountPropagationFlags] = if kind == Kind::Mnt {
+            &[MountPropagationFlags::UNBINDABLE]
+        } else {
+            // Private first, to leave the peer group the bind inherited from
+            // its parent, then shared, to start a peer group of its own.
+            &[
+                MountPropagationFlags::PRIVATE,
+                MountPropagationFlags::SHARED,
+            ]
+        };
+        for &step in steps {
+            rustix::mount::mount_change(path.as_str(), step)
+                .with(|| format!("setting mount propagation of {}", display()))?;
+        }
+        Ok(fd)
+    }
+
+    /// Whether the type directory is a mount point of its own.
+    fn is_mount_root(&self, fd: &OwnedFd, kind: Kind) -> Result<bool> {
+        let stx = rustix::fs::statx(fd, "", AtFlags::EMPTY_PATH, StatxFlags::empty())
+            .with(|| format!("inspecting {}", self.path.join(kind.dir()).display()))?;
+        if stx
+            .stx_attributes_mask
+            .contains(StatxAttributes::MOUNT_ROOT)
+        {
+            return Ok(stx.stx_attributes.contains(StatxAttributes::MOUNT_ROOT));
+        }
+        // Kernels before 5.8 do not report mount roots: compare the mount
+        // ids of the directory and its parent instead.
+        Ok(mount_id(fd.as_fd())? != mount_id(self.fd.as_fd())?)
+    }
+}
+
+/// The mount id of an open file, from `/proc/self/fdinfo` (Linux 3.15+).
+fn mount_id(fd: BorrowedFd<'_>) -> Result<u64> {
+    let path = format!("/proc/self/fdinfo/{}", fd.as_raw_fd());
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Error::os(
+            format!("reading {path}"),
+            Errno::from_io_error(&e).unwrap_or(Errno::IO),
+        )
+    })?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("mnt_id:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| Error::os(format!("reading {path}"), Errno::NOSYS))
+}
+
+/// A pin file opened (or made) to mount a namespace on.
+#[derive(Debug)]
+pub struct PinFile {
+    fd: OwnedFd,
+    /// Whether this call created the file (rather than finding CRI-O's).
+    pub created: bool,
+}
+
+/// Opens the pin file `name` in the type directory `dir`, creating it when
+/// missing. An existing file is used only if it is an empty regular file
+/// with a single link (CRI-O pre-creates and chowns those for user
+/// namespaces); an existing pin, a symlink, a directory, or anything else
+/// is refused, and nothing is mounted over it.
+pub fn open_pin_file(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<PinFile> {
+    // Why O_EXCL|O_NOFOLLOW: the file we mount onto is the one we made,
+    // never one a symlink planted at the path points to.
+    match rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(PIN_FILE_MODE),
+    ) {
+        Ok(fd) => return Ok(PinFile { fd, created: true }),
+        Err(Errno::EXIST) => {}
+        Err(errno) => return Err(Error::os(format!("creating {}", display.display()), errno)),
+    }
+    // O_PATH opens a FIFO or socket without side effects, and with
+    // O_NOFOLLOW a symlink as itself.
+    let fd = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .with(|| format!("opening {}", display.display()))?;
+    let refuse = |why: &str| {
+        Err(Error::Refused(format!(
+            "pinning at {}: {why}",
+            display.display()
+        )))
+    };
+    if is_nsfs(fd.as_fd()) {
+        return refuse("already pinned (unpin it first)");
+    }
+    let st = rustix::fs::fstat(&fd).with(|| format!("inspecting {}", display.display()))?;
+    match FileType::from_raw_mode(st.st_mode) {
+        FileType::RegularFile => {}
+        FileType::Symlink => return refuse("it is a symlink, which is never followed"),
+        FileType::Directory => return refuse("it is a directory"),
+        _ => return refuse("it is not a regular file"),
+    }
+    if st.st_size != 0 {
+        return refuse("the file is not empty");
+    }
+    if st.st_nlink != 1 {
+        return refuse("the file has other hard links");
+    }
+    // The O_PATH descriptor is enough to mount onto, and it is the very
+    // inode just checked.
+    Ok(PinFile { fd, created: false })
+}
+
+/// Bind-mounts the namespace open at `ns` onto the pin file.
+pub fn bind(ns: BorrowedFd<'_>, target: &PinFile, what: impl Fn() -> String) -> Result<()> {
+    // Why the new mount API: open_tree clones the nsfs mount from the
+    // descriptor and move_mount attaches it to the open pin file, with no
+    // path looked up in between.
+    let tree = rustix::mount::open_tree(
+        ns,
+        "",
+        OpenTreeFlags::OPEN_TREE_CLONE
+            | OpenTreeFlags::OPEN_TREE_CLOEXEC
+            | OpenTreeFlags::AT_EMPTY_PATH,
+    );
+    match tree {
+        Ok(tree) => rustix::mount::move_mount(
+            &tree,
+            "",
+            &target.fd,
+            "",
+            MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
+        )
+        .with(what),
+        // Kernels before 5.2: the classic bind mount, still through the
+        // descriptors' /proc/self/fd links rather than the user's path.
+        Err(Errno::NOSYS) => rustix::mount::mount(
+            fd_path(ns).as_str(),
+            fd_path(target.fd.as_fd()).as_str(),
+            "",
+            MountFlags::BIND,
+            None,
+        )
+        .with(what),
+        Err(errno) => Err(Error::os(what(), errno)),
+    }
+}
+
+/// What [`remove_pin`] found at a pin path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Removed {
+    /// Nothing was there.
+    Missing,
+    /// An empty left-over file (a crash between creating and mounting).
+    StaleFile,
+    /// A pinned namespace, now unmounted and removed.
+    Pin,
+}
+
+/// Unmounts (lazily) and removes the pin `name` in the type directory
+/// `dir`. Only namespaces are unmounted and only empty regular files are
+/// removed; anything else at the path is reported and left alone.
+pub fn remove_pin(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<Removed> {
+    let mut removed = Removed::StaleFile;
+    for _ in 0..MAX_STACKED {
+        let fd = match rustix::fs::openat(
+            dir,
+            name,
+            OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) if removed == Removed::Pin => return Ok(removed),
+            Err(Errno::NOENT) => return Ok(Removed::Missing),
+            Err(errno) => return Err(Error::os(format!("opening {}", display.display()), errno)),
+        };
+        if is_nsfs(fd.as_fd()) {
+            // Through the directory's descriptor, so only the last component
+            // is looked up, and UMOUNT_NOFOLLOW keeps even that one literal.
+            // MNT_DETACH: processes inside the namespace keep running.
+            let path = format!("{}/{name}", fd_path(dir));
+            rustix::mount::unmount(path.as_str(), UnmountFlags::DETACH | UnmountFlags::NOFOLLOW)
+                .with(|| format!("unmounting {}", display.display()))?;
+            removed = Removed::Pin;
+            continue;
+        }
+        let st = rustix::fs::fstat(&fd).with(|| format!("inspecting {}", display.display()))?;
+        let is_empty_file =
+            FileType::from_raw_mode(st.st_mode) == FileType::RegularFile && st.st_size == 0;
+        if !is_empty_file {
+            return Err(Error::Refused(format!(
+                "removing {}: not a pin (left alone)",
+                display.display()
+            )));
+        }
+        drop(fd);
+        return match rustix::fs::unlinkat(dir, name, AtFlags::empty()) {
+            Ok(()) | Err(Errno::NOENT) => Ok(removed),
+            // Still a mount point: something other than a namespace is
+            // mounted there, and it is not ours to take down.
+            Err(Errno::BUSY) => Err(Error::Refused(format!(
+                "removing {}: something that is not a namespace is mounted there (left alone)",
+                display.display()
+            ))),
+            Err(errno) => Err(Error::os(format!("removing {}", display.display()), errno)),
+        };
+    }
+    Err(Error::Refused(format!(
+        "unmounting {}: more than {MAX_STACKED} mounts are stacked there",
+        display.display()
+    )))
+}

@@ -1,0 +1,197 @@
+//! The executor: carries out a [`Plan`] all or nothing.
+//!
+//! The namespaces are created (or, for `=host` and `--from-pid`, found) and
+//! held by open descriptors first; the helper child, if one was needed, is
+//! reaped at once. Only then, under the pin directory's lock, are the pin
+//! files made and the namespaces mounted on them. When any step fails,
+//! every pin this call made is unmounted and removed before the error is
+//! returned.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+
+use rustix::fs::{Mode, OFlags};
+use serde::Serialize;
+
+use crate::error::{Context, Error, Result};
+use crate::helper::{self, Helper, Setup};
+use crate::mount::{self, PinDir, PinFile};
+use crate::ns::Kind;
+use crate::plan::{Plan, Source};
+
+/// One namespace pinned by [`pin`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Pinned {
+    /// The namespace type.
+    #[serde(rename = "type", serialize_with = "serialize_kind")]
+    pub kind: Kind,
+    /// The pin file, `DIR/<type>ns/NAME`.
+    pub path: PathBuf,
+    /// The namespace's inode number (as in `readlink /proc/self/ns/net`).
+    pub inode: u64,
+    /// Whether this is the caller's own namespace (`--<type>=host`).
+    pub host: bool,
+}
+
+pub(crate) fn serialize_kind<S: serde::Serializer>(kind: &Kind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(kind.name())
+}
+
+/// Pins every namespace of `plan` under `DIR/<type>ns/NAME`.
+///
+/// This is what `pinns pin` runs, and what CRI-O's `pinns` helper does: on
+/// success the namespaces are held by bind mounts alone, and no process of
+/// ours is left. On failure nothing this call made is left behind.
+///
+/// New user, mnt, pid and time namespaces are made by a forked helper
+/// child; the others by a thread of this process, whose own namespaces are
+/// never changed.
+pub fn pin(plan: &Plan) -> Result<Vec<Pinned>> {
+    let dir = PinDir::open(&plan.dir, true)?;
+    let type_dirs = plan
+        .kinds
+        .iter()
+        .map(|(kind, _)| dir.prepare_type_dir(*kind))
+        .collect::<Result<Vec<_>>>()?;
+    let namespaces = acquire(plan)?;
+
+    let _lock = dir.lock()?;
+    let mut made: Vec<Made> = Vec::with_capacity(plan.kinds.len());
+    let result = plan
+        .kinds
+        .iter()
+        .zip(&type_dirs)
+        .zip(&namespaces)
+        .map(|(((kind, source), type_dir), ns)| {
+            let path = dir.pin_path(*kind, &plan.name);
+            let file = mount::open_pin_file(type_dir.as_fd(), &plan.name, &path)?;
+            made.push(Made {
+                type_dir: type_dir.as_fd(),
+                path: path.clone(),
+                file,
+            });
+            let target = &made.last().expect("just pushed").file;
+            mount::bind(ns.as_fd(), target, || {
+                format!("bind-mounting {kind} namespace onto {}", path.display())
+            })?;
+            let inode = rustix::fs::fstat(ns)
+                .with(|| format!("inspecting {kind} namespace"))?
+                .st_ino;
+            Ok(Pinned {
+                kind: *kind,
+                path,
+                inode,
+                host: *source == Source::Host,
+            })
+        })
+        .collect::<Result<Vec<_>>>();
+    match result {
+        Ok(pinned) => Ok(pinned),
+        Err(err) => Err(match rollback(made, &plan.name) {
+            Ok(()) => err,
+            Err(teardown) => Error::Many(vec![err, teardown]),
+        }),
+    }
+}
+
+/// A pin file this call opened or made, to undo on failure.
+struct Made<'a> {
+    type_dir: std::os::fd::BorrowedFd<'a>,
+    path: PathBuf,
+    file: PinFile,
+}
+
+/// Unmounts and removes what this call made, newest first, trying every
+/// one and reporting every failure.
+fn rollback(made: Vec<Made<'_>>, name: &str) -> Result<()> {
+    let errors = made
+        .into_iter()
+        .rev()
+        .filter_map(|m| {
+            drop(m.file);
+            mount::remove_pin(m.type_dir, name, &m.path).err()
+        })
+        .collect();
+    Error::collect(errors)
+}
+
+/// Creates or finds each namespace of the plan, as an open descriptor.
+fn acquire(plan: &Plan) -> Result<Vec<OwnedFd>> {
+    let new = plan.new_kinds();
+    let mut fresh: Vec<(Kind, OwnedFd)> = Vec::new();
+    if !new.is_empty() {
+        let proc_sys = rustix::fs::open(
+            "/proc/sys",
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .with(|| "opening /proc/sys".to_string())?;
+        let become_root = plan
+            .maps
+            .as_ref()
+            .is_some_and(|(uid, gid)| uid.to_host(0).is_some() && gid.to_host(0).is_some());
+        let setup = Setup {
+            new,
+            become_root,
+            sysctls: &plan.sysctls,
+            loopback: plan.loopback,
+            time_offsets: plan.time_offsets.as_deref(),
+            proc_sys: proc_sys.as_fd(),
+        };
+        if new.iter().any(Kind::needs_helper) {
+            let maps = plan.maps.as_ref().map(|(uid, gid)| (uid, gid));
+            let child = Helper::spawn(&setup, maps)?;
+            for kind in new.iter() {
+                fresh.push((kind, child.open_ns(kind)?));
+            }
+            // The descriptors hold the namespaces now; the child can go.
+            child.finish()?;
+        } else {
+            fresh = helper::create_in_thread(&setup)?;
+        }
+    }
+    let mut process_dir: Option<OwnedFd> = None;
+    plan.kinds
+        .iter()
+        .map(|(kind, source)| match source {
+            Source::New => {
+                let i = fresh
+                    .iter()
+                    .position(|(k, _)| k == kind)
+                    .expect("created above");
+                Ok(fresh.swap_remove(i).1)
+            }
+            Source::Host => {
+                helper::open_ns(&format!("/proc/thread-self/ns/{}", kind.own_link()), *kind)
+            }
+            Source::Process(pid) => {
+                // Open /proc/PID once: a descriptor of it keeps naming the
+                // same process, so a pid reused meanwhile cannot slip in.
+                if process_dir.is_none() {
+                    process_dir = Some(open_process(*pid)?);
+                }
+                let proc_dir = process_dir.as_ref().expect("opened above");
+                let link = format!("ns/{}", kind.own_link());
+                rustix::fs::openat(
+                    proc_dir,
+                    link.as_str(),
+                    OFlags::RDONLY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .with(|| format!("opening {kind} namespace of process {pid}"))
+            }
+        })
+        .collect()
+}
+
+fn open_process(pid: u32) -> Result<OwnedFd> {
+    rustix::fs::open(
+        format!("/proc/{pid}").as_str(),
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|errno| match errno {
+        rustix::io::Errno::NOENT => Error::Refused(format!("--from-pid {pid}: no such process")),
+        errno => Error::os(format!("opening /proc/{pid}"), errno),
+    })
+}

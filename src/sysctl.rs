@@ -1,0 +1,241 @@
+//! Sysctls to set inside the new namespaces before they are pinned.
+//!
+//! Keys are accepted in both sysctl(8) notations and checked here, without
+//! a system call: every component is a plain name (nothing empty, `.`,
+//! `..` or absolute can climb out of `/proc/sys`), and the key must belong
+//! to a namespace the call creates anew, or writing it would change the
+//! host. The write itself opens the key beneath `/proc/sys` with
+//! `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`, so even a symlink
+//! under `/proc/sys` cannot redirect it.
+
+use std::ffi::CString;
+use std::fmt;
+use std::os::fd::BorrowedFd;
+
+use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::io::Errno;
+
+use crate::error::Error;
+use crate::ns::Kind;
+
+/// The longest hostname or domain name the kernel takes (`__NEW_UTS_LEN`).
+const UTS_LEN: usize = 64;
+
+/// One `KEY=VALUE` sysctl.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sysctl {
+    key: String,
+    path: CString,
+    value: String,
+    owner: Kind,
+}
+
+/// How a key is applied: a file under `/proc/sys`, or the system calls
+/// the kernel notes ask for (with a user namespace, `kernel.hostname` is
+/// only writable through `/proc/sys` before becoming root inside it, and
+/// the IPC keys only after; the system calls work in both states).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// A file beneath `/proc/sys`.
+    File,
+    /// sethostname(2).
+    Hostname,
+    /// setdomainname(2).
+    Domainname,
+}
+
+impl Sysctl {
+    /// The key as the user wrote it.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The value to write.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    /// The key as a path relative to `/proc/sys` (`net/ipv4/ip_forward`).
+    pub fn path(&self) -> &str {
+        self.path.to_str().unwrap_or_default()
+    }
+
+    /// The namespace the key lives in.
+    pub fn owner(&self) -> Kind {
+        self.owner
+    }
+
+    pub(crate) fn target(&self) -> Target {
+        match self.path() {
+            "kernel/hostname" => Target::Hostname,
+            "kernel/domainname" => Target::Domainname,
+            _ => Target::File,
+        }
+    }
+
+    /// Applies the sysctl in the calling thread's namespaces.
+    ///
+    /// Async-signal-safe (no allocation), so a forked helper may call it.
+    pub(crate) fn apply(&self, proc_sys: BorrowedFd<'_>) -> Result<(), Errno> {
+        match self.target() {
+            Target::Hostname => rustix::system::sethostname(self.value.as_bytes()),
+            Target::Domainname => rustix::system::setdomainname(self.value.as_bytes()),
+            Target::File => {
+                // Why openat2: RESOLVE_BENEATH keeps the lookup under
+                // /proc/sys, RESOLVE_NO_SYMLINKS refuses any link on the way.
+                let fd = rustix::fs::openat2(
+                    proc_sys,
+                    self.path.as_c_str(),
+                    OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
+                    Mode::empty(),
+                    ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+                )?;
+                let written = rustix::io::write(&fd, self.value.as_bytes())?;
+                if written == self.value.len() {
+                    Ok(())
+                } else {
+                    Err(Errno::IO)
+                }
+            }
+        }
+    }
+}
+
+/// Turns a key in either sysctl(8) notation into a path under `/proc/sys`.
+///
+/// The notation is told by the first separator, as sysctl(8) does: in the
+/// dotted form a `/` stands for a literal dot (`eth0/100` is `eth0.100`);
+/// in the slashed form dots are literal.
+fn key_to_path(key: &str) -> Result<String, String> {
+    let slashed = key
+        .find(['.', '/'])
+        .is_some_and(|i| key.as_bytes()[i] == b'/');
+    let components: Vec<String> = if slashed {
+        key.split('/').map(str::to_string).collect()
+    } else {
+        key.split('.').map(|c| c.replace('/', ".")).collect()
+    };
+    if components.len() < 2 {
+        return Err("it names no sysctl file".into());
+    }
+    for c in &components {
+        if c.is_empty() || c == "." || c == ".." {
+            return Err(format!("component '{c}' would leave /proc/sys"));
+        }
+    }
+    Ok(components.join("/"))
+}
+
+/// The namespace that owns the sysctl at `path`, if it is namespaced at all.
+fn owner_of(path: &str) -> Option<Kind> {
+    let (top, rest) = path.split_once('/')?;
+    match top {
+        "net" => Some(Kind::Net),
+        "fs" if rest.starts_with("mqueue/") => Some(Kind::Ipc),
+        "kernel" => match rest {
+            "hostname" | "domainname" => Some(Kind::Uts),
+            _ if rest.starts_with("shm") || rest.starts_with("msg") || rest.starts_with("sem") => {
+                Some(Kind::Ipc)
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+impl std::str::FromStr for Sysctl {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Sysctl, Error> {
+        let invalid = |why: &str| Error::Invalid(format!("invalid sysctl '{text}': {why}"));
+        let (key, value) = text
+            .split_once('=')
+            .ok_or_else(|| invalid("expected KEY=VALUE"))?;
+        let (key, value) = (key.trim(), value.trim());
+        if key.is_empty() {
+            return Err(invalid("the key is empty"));
+        }
+        if value.is_empty() {
+            return Err(invalid("the value is empty"));
+        }
+        if text.contains('\0') {
+            return Err(invalid("it contains a NUL byte"));
+        }
+        let path = key_to_path(key).map_err(|why| invalid(&why))?;
+        let owner = owner_of(&path).ok_or_else(|| {
+            invalid(
+                "only net.*, kernel.shm*, kernel.msg*, kernel.sem*, fs.mqueue.*, \
+                 kernel.hostname and kernel.domainname belong to a namespace pinns creates",
+            )
+        })?;
+        if matches!(path.as_str(), "kernel/hostname" | "kernel/domainname") && value.len() > UTS_LEN
+        {
+            return Err(invalid("the value is longer than 64 bytes"));
+        }
+        Ok(Sysctl {
+            key: key.to_string(),
+            path: CString::new(path).map_err(|_| invalid("it contains a NUL byte"))?,
+            value: value.to_string(),
+            owner,
+        })
+    }
+}
+
+impl fmt::Display for Sysctl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.key, self.value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Sysctl {
+        text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn both_notations() {
+        let s = parse("net.ipv4.conf.eth0/100.forwarding=1");
+        assert_eq!(s.path(), "net/ipv4/conf/eth0.100/forwarding");
+        assert_eq!(s.owner(), Kind::Net);
+        let s = parse("net/ipv4/conf/eth0.100/forwarding=1");
+        assert_eq!(s.path(), "net/ipv4/conf/eth0.100/forwarding");
+        assert_eq!(parse("kernel.shmmax=1").owner(), Kind::Ipc);
+        assert_eq!(parse("kernel.msgmnb=1").owner(), Kind::Ipc);
+        assert_eq!(parse("kernel.sem=1 2 3 4").owner(), Kind::Ipc);
+        assert_eq!(parse("fs.mqueue.msg_max=20").owner(), Kind::Ipc);
+        assert_eq!(parse("kernel.hostname=pod").target(), Target::Hostname);
+        assert_eq!(parse("kernel/domainname=x").target(), Target::Domainname);
+    }
+
+    #[test]
+    fn value_keeps_equals_and_spaces() {
+        let s = parse("net.ipv4.ping_group_range=0 2147483647");
+        assert_eq!(s.value(), "0 2147483647");
+        assert_eq!(parse("net.core.x=a=b").value(), "a=b");
+    }
+
+    #[test]
+    fn refuses_escapes_and_host_keys() {
+        for bad in [
+            "=1",
+            "net.ipv4.ip_forward=",
+            "noequals",
+            "../../../etc/x=1",
+            "net/../../kernel/x=1",
+            "/etc/passwd=1",
+            "net..ipv4=1",
+            "net.=1",
+            "net=1",
+            "kernel.panic=1",
+            "vm.swappiness=1",
+            "fs.file-max=1",
+            "net/./x=1",
+            "net.x\0y=1",
+        ] {
+            assert!(bad.parse::<Sysctl>().is_err(), "{bad:?} was accepted");
+        }
+    }
+}
