@@ -73,6 +73,17 @@ pub fn pin(plan: &Plan) -> Result<Vec<Pinned>> {
             let target = &made.last().expect("just pushed").file;
             mount::bind(ns.as_fd(), target, || {
                 format!("bind-mounting {kind} namespace onto {}", path.display())
+            })
+            .map_err(|e| match (kind, e.errno()) {
+                // The kernel refuses to pin a mount namespace inside itself
+                // (or inside one it could reach back from).
+                (Kind::Mnt, Some(rustix::io::Errno::LOOP)) => Error::Refused(format!(
+                    "bind-mounting mnt namespace onto {}: a mount namespace cannot be pinned \
+                     from inside itself (the kernel refuses the loop); pin it from another \
+                     mount namespace",
+                    path.display()
+                )),
+                _ => e,
             })?;
             let inode = rustix::fs::fstat(ns)
                 .with(|| format!("inspecting {kind} namespace"))?
