@@ -1,0 +1,338 @@
+//! ip-netns-style use, black-box: unpin, list, exec, pid and time pins,
+//! --from-pid, --loopback, propagation into other mount namespaces, and
+//! `ip netns` working on our pins (and ours on its).
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::*;
+
+fn nsenter(args: &[&str]) -> String {
+    sh("nsenter", args)
+}
+
+fn flag(ty: &str, pin: &Path) -> String {
+    format!("--{ty}={}", pin.display())
+}
+
+#[test]
+fn fresh_pid_pin_makes_its_first_entrant_pid_1() {
+    let d = PinDir::new();
+    d.ok(&["-f", "p", "--pid"]);
+    let pin = d.pin("pid", "p");
+    assert_eq!(ns_type(&pin), libc::CLONE_NEWPID);
+    assert_eq!(nsenter(&[&flag("pid", &pin), "sh", "-c", "echo $$"]).trim(), "1");
+    // Once that init has exited the kernel lets no one in.
+    let out = d.pinns(&["exec", "-f", "p", "--", "true"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("Cannot allocate memory"), "{}", stderr(&out));
+}
+
+#[test]
+fn pid_pin_from_pid_equals_the_process_namespace() {
+    let d = PinDir::new();
+    let unshare = Child::spawn(
+        Command::new("unshare").args(["--pid", "--fork", "sleep", "30"]).stdin(Stdio::null()),
+    );
+    let mut inner = Vec::new();
+    wait_for(|| { inner = children_of(unshare.pid()); !inner.is_empty() }, "unshare's child");
+    let sleeper = inner[0].to_string();
+    let target = format!("/proc/{sleeper}/ns/pid");
+    wait_for(|| fs::metadata(&target).is_ok_and(|_| inode(Path::new(&target)) != own_ns("pid")), "the new pid ns");
+    d.ok(&["-f", "fp", "--pid", "--from-pid", &sleeper]);
+    assert_eq!(inode(&d.pin("pid", "fp")), inode(Path::new(&target)));
+}
+
+#[test]
+fn time_pin_offsets_show_inside() {
+    let d = PinDir::new();
+    d.ok(&["-f", "t", "--time", "--boottime", "1000", "--monotonic", "500"]);
+    let pin = d.pin("time", "t");
+    assert_eq!(ns_type(&pin), libc::CLONE_NEWTIME);
+    let host: f64 = fs::read_to_string("/proc/uptime").unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    let inside = nsenter(&[&flag("time", &pin), "cat", "/proc/uptime"]);
+    let inside: f64 = inside.split_whitespace().next().unwrap().parse().unwrap();
+    assert!((inside - host - 1000.0).abs() < 30.0, "uptime inside {inside}, host {host}");
+    let offsets = nsenter(&[&flag("time", &pin), "cat", "/proc/self/timens_offsets"]);
+    let monotonic: Vec<&str> = offsets.lines().find(|l| l.starts_with("monotonic")).unwrap().split_whitespace().collect();
+    assert_eq!(monotonic, ["monotonic", "500", "0"]);
+    // Negative offsets, as unshare(1) allows.
+    d.ok(&["-f", "neg", "--time", "--monotonic", "-5"]);
+    let offsets = nsenter(&[&flag("time", &d.pin("time", "neg")), "cat", "/proc/self/timens_offsets"]);
+    assert!(offsets.contains("-5"), "{offsets}");
+}
+
+#[test]
+fn from_pid_pins_equal_the_process_and_outlive_it() {
+    let d = PinDir::new();
+    let mut pause = Child::spawn(
+        Command::new("unshare").args(["--net", "--ipc", "--uts", "sleep", "30"]).stdin(Stdio::null()),
+    );
+    let pid = pause.pid().to_string();
+    let ns = |ty: &str| format!("/proc/{pid}/ns/{ty}");
+    wait_for(|| fs::metadata(ns("net")).is_ok_and(|_| inode(Path::new(&ns("net"))) != own_ns("net")), "unshare");
+    let want: Vec<u64> = ["net", "ipc", "uts"].iter().map(|t| inode(Path::new(&ns(t)))).collect();
+    d.ok(&["-f", "mig", "--net", "--ipc", "--uts", "--from-pid", &pid]);
+    pause.0.kill().unwrap();
+    pause.0.wait().unwrap();
+    for (ty, want) in ["net", "ipc", "uts"].iter().zip(want) {
+        let pin = d.pin(ty, "mig");
+        assert_eq!(inode(&pin), want, "{ty}");
+        // Still enterable after the process is gone.
+        nsenter(&[&flag(ty, &pin), "true"]);
+    }
+    // Sysctls and mappings do not apply to existing namespaces.
+    let out = d.pinns(&["-f", "mig2", "--net", "--from-pid", &pid, "-s", "net.ipv4.ip_forward=1"]);
+    assert_one_line_failure(&out, 2);
+    // A process that is gone is refused clearly.
+    let out = d.pinns(&["-f", "gone", "--net", "--from-pid", "999999999"]);
+    let err = assert_one_line_failure(&out, 1);
+    assert!(err.contains("no such process"), "{err}");
+    assert!(!d.pin("net", "gone").exists());
+}
+
+#[test]
+fn loopback_is_up() {
+    let d = PinDir::new();
+    d.ok(&["-f", "lo", "--net", "--loopback"]);
+    let link = nsenter(&[&flag("net", &d.pin("net", "lo")), "ip", "-o", "link", "show", "lo"]);
+    assert!(link.contains("UP"), "{link}");
+    d.ok(&["-f", "down", "--net"]);
+    let link = nsenter(&[&flag("net", &d.pin("net", "down")), "ip", "-o", "link", "show", "lo"]);
+    assert!(!link.contains(",UP"), "a fresh namespace has lo down: {link}");
+}
+
+#[test]
+fn exec_runs_inside_and_passes_exit_codes() {
+    let d = PinDir::new();
+    d.ok(&["-f", "e", "--net", "--uts", "--ipc", "-s", "kernel.hostname=exec-host"]);
+    let out = d.ok(&["exec", "-f", "e", "--", "hostname"]);
+    assert_eq!(stdout(&out).trim(), "exec-host");
+    let out = d.ok(&["exec", "-f", "e", "--", "readlink", "/proc/self/ns/net"]);
+    assert_eq!(stdout(&out).trim(), format!("net:[{}]", inode(&d.pin("net", "e"))));
+    let out = d.pinns(&["exec", "-f", "e", "--", "sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7));
+    // Only some types.
+    let out = d.ok(&["exec", "-f", "e", "--uts", "--", "readlink", "/proc/self/ns/net"]);
+    assert_eq!(stdout(&out).trim(), format!("net:[{}]", own_ns("net")));
+    // With a pid pin the command runs as a child, and the status still passes.
+    d.ok(&["-f", "ep", "--pid", "--net"]);
+    let out = d.pinns(&["exec", "-f", "ep", "--", "sh", "-c", "echo $$; exit 3"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(stdout(&out).trim(), "1");
+    // Not found: 127; missing pin: 1.
+    let out = d.pinns(&["exec", "-f", "e", "--", "/no/such/command"]);
+    assert_eq!(out.status.code(), Some(127));
+    let out = d.pinns(&["exec", "-f", "nope", "--", "true"]);
+    assert_one_line_failure(&out, 1);
+}
+
+#[test]
+fn exec_enters_a_user_namespace_pod() {
+    let d = PinDir::new();
+    d.ok(&[
+        "-f", "u", "--user", "--uid-mapping=0-100000-65536", "--gid-mapping=0-100000-65536",
+        "--net", "--uts", "--mnt", "-s", "kernel.hostname=upod",
+    ]);
+    let out = d.ok(&["exec", "-f", "u", "--", "sh", "-c", "id -u; hostname; cat /proc/self/uid_map"]);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "0");
+    assert_eq!(lines[1], "upod");
+    assert_eq!(lines[2].split_whitespace().collect::<Vec<_>>(), ["0", "100000", "65536"]);
+}
+
+#[test]
+fn unpin_is_lazy_idempotent_and_cleans_leftovers() {
+    let d = PinDir::new();
+    d.ok(&["-f", "u", "--net", "--ipc"]);
+    let net = d.pin("net", "u");
+    let ino = inode(&net);
+    // A process inside keeps running, in the same namespace.
+    let inside = Child::spawn(Command::new("nsenter").arg(flag("net", &net)).args(["sleep", "30"]));
+    let link = format!("/proc/{}/ns/net", inside.pid());
+    wait_for(|| fs::metadata(&link).is_ok_and(|_| inode(Path::new(&link)) == ino), "nsenter");
+    d.ok(&["unpin", "-f", "u"]);
+    assert!(!net.exists() && !d.pin("ipc", "u").exists());
+    assert!(ns_mounts_under(d.path()).is_empty());
+    assert_eq!(inode(Path::new(&link)), ino, "the process was moved or killed");
+    // Missing is fine; so is a missing DIR.
+    d.ok(&["unpin", "-f", "u"]);
+    let out = pinns(&["unpin", "-d", d.path().join("nowhere").to_str().unwrap(), "-f", "u"]);
+    assert_success(&out, &["unpin nowhere"]);
+    // An empty leftover (a crash between create and mount) is removed.
+    fs::write(&net, b"").unwrap();
+    d.ok(&["unpin", "-f", "u", "--net"]);
+    assert!(!net.exists());
+    // Only the named types.
+    d.ok(&["-f", "v", "--net", "--ipc"]);
+    d.ok(&["unpin", "-f", "v", "--ipc"]);
+    assert!(d.pin("net", "v").exists() && !d.pin("ipc", "v").exists());
+    // Something that is not a pin is left alone, with an error.
+    fs::create_dir_all(d.path().join("utsns")).unwrap();
+    fs::write(d.pin("uts", "w"), b"data").unwrap();
+    let out = d.pinns(&["unpin", "-f", "w"]);
+    assert_one_line_failure(&out, 1);
+    assert_eq!(fs::read(d.pin("uts", "w")).unwrap(), b"data");
+    fs::remove_file(d.pin("uts", "w")).unwrap();
+}
+
+#[test]
+fn list_reports_live_and_stale() {
+    let d = PinDir::new();
+    let out = d.ok(&["list", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["names"].as_array().unwrap().len(), 0);
+    d.ok(&["-f", "a", "--net", "--uts"]);
+    d.ok(&["-f", "b", "--ipc"]);
+    fs::write(d.pin("net", "stale"), b"").unwrap();
+    let out = d.ok(&["list", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["dir"], d.path().to_str().unwrap());
+    let names = doc["names"].as_array().unwrap();
+    let by_name = |n: &str| names.iter().find(|e| e["name"] == n).unwrap_or_else(|| panic!("{n} missing"));
+    let a = by_name("a")["pins"].as_array().unwrap();
+    assert_eq!(a.len(), 2);
+    for pin in a {
+        assert_eq!(pin["state"], "live");
+        let path = Path::new(pin["path"].as_str().unwrap());
+        assert_eq!(pin["inode"].as_u64().unwrap(), inode(path));
+    }
+    let stale = &by_name("stale")["pins"][0];
+    assert_eq!(stale["state"], "stale");
+    assert_eq!(stale["type"], "net");
+    assert_eq!(by_name("b")["pins"][0]["type"], "ipc");
+    // The table has a line per pin.
+    let table = stdout(&d.ok(&["list"]));
+    assert!(table.starts_with("NAME"), "{table}");
+    assert_eq!(table.lines().count(), 1 + 4, "{table}");
+    assert!(table.lines().any(|l| l.starts_with("stale") && l.ends_with("stale")), "{table}");
+}
+
+/// A pin made after another mount namespace bind-mounted DIR/netns (a CNI
+/// plugin in a pod, say) appears there too, exactly once.
+#[test]
+fn later_pins_propagate_to_other_mount_namespaces_once() {
+    let d = PinDir::new();
+    d.ok(&["-f", "first", "--net"]);
+    let view = d.path().join("view");
+    fs::create_dir(&view).unwrap();
+    let ready = d.path().join("ready");
+    let go = d.path().join("go");
+    let script = format!(
+        "mount --bind {netns} {view} && mount --make-slave {view} && touch {ready} && \
+         while [ ! -e {go} ]; do sleep 0.01; done; grep -c ' {view}/second ' /proc/self/mountinfo",
+        netns = d.path().join("netns").display(),
+        view = view.display(),
+        ready = ready.display(),
+        go = go.display(),
+    );
+    let other = Command::new("unshare")
+        .args(["--mount", "--propagation", "unchanged", "sh", "-c", &script])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let other = ChildOutput(Some(other));
+    wait_for(|| ready.exists(), "the other mount namespace");
+    d.ok(&["-f", "second", "--net"]);
+    fs::write(&go, b"").unwrap();
+    let out = other.finish();
+    assert_eq!(out.trim(), "1", "the pin appeared {} times", out.trim());
+}
+
+/// Kills and reaps the child if the test fails before `finish`.
+struct ChildOutput(Option<std::process::Child>);
+
+impl ChildOutput {
+    fn finish(mut self) -> String {
+        let out = self.0.take().unwrap().wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for ChildOutput {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// With -d /run the net pin is where `ip netns` looks, both ways round.
+#[test]
+fn ip_netns_works_on_our_pins_and_we_on_its() {
+    let mut d = PinDir::new();
+    let ours = unique("ours");
+    let theirs = unique("theirs");
+    d.also.push(("/run".into(), ours.clone()));
+    d.also.push(("/run".into(), theirs.clone()));
+    let _ip_guard = IpNetns(theirs.clone());
+    let out = pinns(&["-d", "/run", "-f", &ours, "--net", "--loopback"]);
+    assert_success(&out, &["pin /run"]);
+    let list = sh("ip", &["netns", "list"]);
+    assert!(list.lines().any(|l| l.split_whitespace().next() == Some(ours.as_str())), "{list}");
+    sh("ip", &["netns", "exec", &ours, "true"]);
+    sh("ip", &["netns", "delete", &ours]);
+    assert!(!Path::new("/run/netns").join(&ours).exists());
+
+    sh("ip", &["netns", "add", &theirs]);
+    let out = pinns(&["list", "-d", "/run", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["names"].as_array().unwrap().iter().any(|e| e["name"] == theirs.as_str()));
+    let out = pinns(&["unpin", "-d", "/run", "-f", &theirs]);
+    assert_success(&out, &["unpin /run"]);
+    assert!(!Path::new("/run/netns").join(&theirs).exists());
+}
+
+struct IpNetns(String);
+
+impl Drop for IpNetns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "delete", &self.0]).output();
+    }
+}
+
+/// The README's examples, run as written.
+#[test]
+fn readme_examples_run() {
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/");
+    for script in ["pod-namespaces.sh", "ip-netns-style.sh"] {
+        let text = fs::read_to_string(format!("{docs}{script}")).unwrap();
+        let body: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+        assert!(readme.contains(&body), "README.md does not show docs/{script} as it is");
+    }
+    let mut d = PinDir::new();
+    let pod = unique("pod");
+    let out = Command::new("sh")
+        .arg(format!("{docs}pod-namespaces.sh"))
+        .args([d.path().to_str().unwrap(), &pod])
+        .env("PINNS", PINNS)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains(&format!("hostname: {pod}")), "{text}");
+    let ns = |prefix: &str| text.lines().find_map(|l| l.strip_prefix(prefix).map(str::to_string)).unwrap();
+    assert_eq!(ns("net namespace: "), ns("first process's net namespace: "));
+    assert!(text.contains("br0"), "{text}");
+    assert!(pin_files_under(d.path()).is_empty());
+
+    let name = unique("blue");
+    d.also.push(("/run".into(), name.clone()));
+    let out = Command::new("sh")
+        .arg(format!("{docs}ip-netns-style.sh"))
+        .arg(&name)
+        .env("PINNS", PINNS)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains("LOOPBACK,UP") && text.contains("127.0.0.1/8"), "{text}");
+    assert!(text.contains(" live"), "{text}");
+    assert!(!Path::new("/run/netns").join(&name).exists());
+}
