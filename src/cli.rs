@@ -55,8 +55,12 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create (or take) namespaces and pin them under DIR/<type>ns/NAME (the default)
-    #[command(after_help = AFTER_HELP)]
+    /// Create (or take) namespaces and pin them under `DIR/<type>ns/NAME`
+    /// (the default).
+    #[command(
+        about = "Create (or take) namespaces and pin them under DIR/<type>ns/NAME (the default)",
+        after_help = AFTER_HELP
+    )]
     Pin(PinArgs),
     /// Unmount and remove the pins of NAME
     Unpin(UnpinArgs),
@@ -82,8 +86,13 @@ pub struct PinArgs {
     #[arg(short = 'd', long = "dir", value_name = "DIR", default_value = "/run")]
     pub dir: PathBuf,
 
-    /// Pin name: one path component (pins are DIR/<type>ns/NAME)
-    #[arg(short = 'f', long = "filename", value_name = "NAME")]
+    /// Pin name: one path component (pins are `DIR/<type>ns/NAME`).
+    #[arg(
+        short = 'f',
+        long = "filename",
+        value_name = "NAME",
+        help = "Pin name: one path component (pins are DIR/<type>ns/NAME)"
+    )]
     pub name: Option<String>,
 
     /// New network namespace (=host: pin the current one)
@@ -122,12 +131,20 @@ pub struct PinArgs {
     #[arg(short = 's', long = "sysctl", value_name = "KEY=VALUE")]
     pub sysctls: Vec<String>,
 
-    /// Uid mapping of the new user namespace: CONTAINER-HOST-SIZE[@...]
-    #[arg(long = "uid-mapping", value_name = "MAP")]
+    /// Uid mapping of the new user namespace: `CONTAINER-HOST-SIZE[@...]`.
+    #[arg(
+        long = "uid-mapping",
+        value_name = "MAP",
+        help = "Uid mapping of the new user namespace: CONTAINER-HOST-SIZE[@...]"
+    )]
     pub uid_mapping: Option<String>,
 
-    /// Gid mapping of the new user namespace: CONTAINER-HOST-SIZE[@...]
-    #[arg(long = "gid-mapping", value_name = "MAP")]
+    /// Gid mapping of the new user namespace: `CONTAINER-HOST-SIZE[@...]`.
+    #[arg(
+        long = "gid-mapping",
+        value_name = "MAP",
+        help = "Gid mapping of the new user namespace: CONTAINER-HOST-SIZE[@...]"
+    )]
     pub gid_mapping: Option<String>,
 
     /// Pin the namespaces of a running process instead of creating new ones

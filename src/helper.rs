@@ -47,8 +47,9 @@ pub(crate) struct Setup<'a> {
     pub loopback: bool,
     /// The text to write to `/proc/self/timens_offsets`, if any.
     pub time_offsets: Option<&'a CStr>,
-    /// `/proc/sys`, opened before any namespace changed.
-    pub proc_sys: BorrowedFd<'a>,
+    /// `/proc/sys`, opened before any namespace changed (when there are
+    /// sysctls to write).
+    pub proc_sys: Option<BorrowedFd<'a>>,
 }
 
 /// A step of the set-up, to name what failed without allocating.
@@ -80,8 +81,9 @@ impl Setup<'_> {
                 .map_err(|e| (Step::TimeOffsets, e))?;
         }
         for (i, sysctl) in self.sysctls.iter().enumerate() {
+            let proc_sys = self.proc_sys.ok_or((Step::Sysctl(i as u16), Errno::BADF))?;
             sysctl
-                .apply(self.proc_sys)
+                .apply(proc_sys)
                 .map_err(|e| (Step::Sysctl(i as u16), e))?;
         }
         if self.loopback {
@@ -173,40 +175,44 @@ fn last_errno() -> i32 {
         .unwrap_or(libc::EIO)
 }
 
-/// Creates the namespaces of `setup` (none of which needs a helper) in a
-/// thread of ours and returns a descriptor of each, which keeps it alive.
+/// Creates the namespaces of `setup` (none of which needs a helper) in the
+/// calling thread, which is left inside them, and returns a descriptor of
+/// each, which keeps it alive.
+pub(crate) fn create_here(setup: &Setup<'_>) -> Result<Vec<(Kind, OwnedFd)>> {
+    // Why one unshare(2) for all: it is the least work; only on failure
+    // are kinds tried singly, to name the culprit.
+    if let Err(errno) = unshare(setup.new.clone_flags()) {
+        for kind in setup.new.iter() {
+            if let Err(e) = unshare(kind.clone_flag()) {
+                return Err(setup.error(Step::Unshare(kind), e));
+            }
+        }
+        return Err(Error::os("creating namespaces", errno));
+    }
+    let rest = Setup {
+        new: KindSet::EMPTY,
+        ..*setup
+    };
+    rest.create_rest()
+        .map_err(|(step, e)| setup.error(step, e))?;
+    setup
+        .new
+        .iter()
+        .map(|kind| {
+            let path = format!("/proc/thread-self/ns/{}", kind.new_link());
+            Ok((kind, open_ns(&path, kind)?))
+        })
+        .collect()
+}
+
+/// Like [`create_here`], in a short-lived thread of ours, so that no thread
+/// of the caller changes namespaces.
 pub(crate) fn create_in_thread(setup: &Setup<'_>) -> Result<Vec<(Kind, OwnedFd)>> {
     std::thread::scope(|scope| {
         let thread = std::thread::Builder::new()
             .name("pinns-unshare".into())
             .stack_size(64 * 1024)
-            .spawn_scoped(scope, || -> Result<Vec<(Kind, OwnedFd)>> {
-                // Why one unshare(2) for all: the thread is discarded
-                // afterwards, and one call is the least work; only on
-                // failure are kinds tried singly, to name the culprit.
-                if let Err(errno) = unshare(setup.new.clone_flags()) {
-                    for kind in setup.new.iter() {
-                        if let Err(e) = unshare(kind.clone_flag()) {
-                            return Err(setup.error(Step::Unshare(kind), e));
-                        }
-                    }
-                    return Err(Error::os("creating namespaces", errno));
-                }
-                let rest = Setup {
-                    new: KindSet::EMPTY,
-                    ..*setup
-                };
-                rest.create_rest()
-                    .map_err(|(step, e)| setup.error(step, e))?;
-                setup
-                    .new
-                    .iter()
-                    .map(|kind| {
-                        let path = format!("/proc/thread-self/ns/{}", kind.new_link());
-                        Ok((kind, open_ns(&path, kind)?))
-                    })
-                    .collect()
-            })
+            .spawn_scoped(scope, || create_here(setup))
             .map_err(|e| {
                 Error::os(
                     "starting a thread to create namespaces",

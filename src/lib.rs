@@ -8,7 +8,8 @@
 //! namespaces then persist with no "pause" process holding them.
 //!
 //! The `pinns` command line is a thin layer over these functions:
-//! [`pin`] (with a [`Plan`]), [`unpin`], [`list`] and [`enter`].
+//! [`pin`](fn@pin) (with a [`Plan`]), [`unpin`](fn@unpin), [`list`](fn@list)
+//! and [`enter`](fn@enter).
 //!
 //! ```no_run
 //! use pinns::{Kind, Plan};
@@ -55,7 +56,7 @@ pub use idmap::IdMap;
 pub use list::{Entry, PinInfo, State, list};
 pub use mount::Removed;
 pub use ns::{Kind, KindSet};
-pub use pin::{Pinned, pin};
+pub use pin::{Creator, Pinned, pin, pin_with};
 pub use plan::{Plan, PlanBuilder, Source, check_name};
 pub use sysctl::Sysctl;
 pub use unpin::unpin;

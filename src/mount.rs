@@ -167,7 +167,10 @@ impl PinDir {
             }
         };
         // Fast path, no lock: set up by us or an earlier pinns already.
-        if self.is_mount_root(&fd, kind)? {
+        // (A pinns killed between self-binding mntns and making it
+        // unbindable leaves a mount root that is not unbindable: repaired
+        // below, under the lock.)
+        if self.is_mount_root(&fd, kind)? && (kind != Kind::Mnt || is_unbindable(fd.as_fd())) {
             return Ok(fd);
         }
         let _lock = self.lock()?;
@@ -175,7 +178,20 @@ impl PinDir {
             .type_dir(kind)?
             .ok_or_else(|| Error::os(format!("opening {}", display()), Errno::NOENT))?;
         if self.is_mount_root(&fd, kind)? {
+            if kind == Kind::Mnt && !is_unbindable(fd.as_fd()) {
+                rustix::mount::mount_change(fd_path(fd.as_fd()).as_str(), MountPropagationFlags::UNBINDABLE)
+                    .with(|| format!("setting mount propagation of {}", display()))?;
+            }
             return Ok(fd);
+        }
+        // Why a detached clone: a pinns killed between a self-bind and its
+        // propagation change would leave a mount root of the wrong
+        // propagation, which every later pinns takes as set up. The clone
+        // gets its propagation first and is attached last: all or nothing.
+        if kind != Kind::Mnt && attach_shared_self_bind(fd.as_fd(), &display)? {
+            return self
+                .type_dir(kind)?
+                .ok_or_else(|| Error::os(format!("opening {}", display()), Errno::NOENT));
         }
         let path = fd_path(fd.as_fd());
         // Why a self-bind: propagation is a property of mounts, so the
@@ -219,6 +235,92 @@ impl PinDir {
         // ids of the directory and its parent instead.
         Ok(mount_id(fd.as_fd())? != mount_id(self.fd.as_fd())?)
     }
+}
+
+/// Whether the mount at the open directory `dir` may be unbindable:
+/// cloning an unbindable mount fails (`EINVAL`), so only a clone made
+/// proves it is not. (A caller that may not clone, or a kernel without
+/// open_tree, gets true: nothing to repair that it could repair.)
+fn is_unbindable(dir: BorrowedFd<'_>) -> bool {
+    let flags = OpenTreeFlags::OPEN_TREE_CLONE
+        | OpenTreeFlags::OPEN_TREE_CLOEXEC
+        | OpenTreeFlags::AT_EMPTY_PATH;
+    // The clone, if made, is detached and vanishes when dropped.
+    rustix::mount::open_tree(dir, "", flags).is_err()
+}
+
+/// `struct mount_attr` of mount_setattr(2).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// Sets the propagation of the (detached) mount open at `tree`.
+fn set_propagation(tree: BorrowedFd<'_>, propagation: libc::c_ulong) -> rustix::io::Result<()> {
+    let attr = MountAttr {
+        attr_set: 0,
+        attr_clr: 0,
+        propagation: u64::from(propagation),
+        userns_fd: 0,
+    };
+    // SAFETY: mount_setattr(2) reads `size` bytes of `attr`, which lives
+    // across the call, and the NUL-terminated empty path.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if r < 0 {
+        return Err(Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::IO));
+    }
+    Ok(())
+}
+
+/// Makes the directory open at `dir` a mount of itself, shared in a peer
+/// group of its own, in one step: a detached clone (open_tree) is made
+/// private, to leave any peer group it inherited, then shared, and only
+/// then attached (move_mount). False on kernels without these calls
+/// (before 5.12), which use the classic steps.
+fn attach_shared_self_bind(dir: BorrowedFd<'_>, display: &dyn Fn() -> String) -> Result<bool> {
+    let flags = OpenTreeFlags::OPEN_TREE_CLONE
+        | OpenTreeFlags::OPEN_TREE_CLOEXEC
+        | OpenTreeFlags::AT_EMPTY_PATH;
+    let tree = match rustix::mount::open_tree(dir, "", flags) {
+        Ok(tree) => tree,
+        Err(Errno::NOSYS) => return Ok(false),
+        Err(errno) => {
+            return Err(Error::os(format!("bind-mounting {} onto itself", display()), errno));
+        }
+    };
+    for propagation in [libc::MS_PRIVATE, libc::MS_SHARED] {
+        match set_propagation(tree.as_fd(), propagation) {
+            Ok(()) => {}
+            Err(Errno::NOSYS) => return Ok(false),
+            Err(errno) => {
+                return Err(Error::os(
+                    format!("setting mount propagation of {}", display()),
+                    errno,
+                ));
+            }
+        }
+    }
+    rustix::mount::move_mount(
+        &tree,
+        "",
+        dir,
+        "",
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
+    )
+    .with(|| format!("bind-mounting {} onto itself", display()))?;
+    Ok(true)
 }
 
 /// The mount id of an open file, from `/proc/self/fdinfo` (Linux 3.15+).
@@ -366,10 +468,20 @@ pub fn remove_pin(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<Rem
             // is looked up, and UMOUNT_NOFOLLOW keeps even that one literal.
             // MNT_DETACH: processes inside the namespace keep running.
             let path = format!("{}/{name}", fd_path(dir));
+            drop(fd);
             rustix::mount::unmount(path.as_str(), UnmountFlags::DETACH | UnmountFlags::NOFOLLOW)
                 .with(|| format!("unmounting {}", display.display()))?;
             removed = Removed::Pin;
-            continue;
+            // Under a namespace pin is the empty file it was mounted on:
+            // remove it at once. EBUSY means another mount was stacked
+            // there too; go round again to look at it.
+            match rustix::fs::unlinkat(dir, name, AtFlags::empty()) {
+                Ok(()) | Err(Errno::NOENT) => return Ok(removed),
+                Err(Errno::BUSY) => continue,
+                Err(errno) => {
+                    return Err(Error::os(format!("removing {}", display.display()), errno));
+                }
+            }
         }
         let st = rustix::fs::fstat(&fd).with(|| format!("inspecting {}", display.display()))?;
         let is_empty_file =

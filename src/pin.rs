@@ -47,13 +47,30 @@ pub(crate) fn serialize_kind<S: serde::Serializer>(kind: &Kind, s: S) -> Result<
 /// child; the others by a thread of this process, whose own namespaces are
 /// never changed.
 pub fn pin(plan: &Plan) -> Result<Vec<Pinned>> {
+    pin_with(plan, Creator::Thread)
+}
+
+/// Where [`pin_with`] creates new net, ipc, uts and cgroup namespaces
+/// (user, mnt, pid and time always need a helper child).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Creator {
+    /// A short-lived thread: no thread of the caller changes namespaces.
+    #[default]
+    Thread,
+    /// The calling thread, which is left inside the new namespaces: the
+    /// least work, for a process that exits right after, as `pinns` does.
+    CallingThread,
+}
+
+/// [`pin`], choosing where new namespaces are created.
+pub fn pin_with(plan: &Plan, creator: Creator) -> Result<Vec<Pinned>> {
     let dir = PinDir::open(&plan.dir, true)?;
     let type_dirs = plan
         .kinds
         .iter()
         .map(|(kind, _)| dir.prepare_type_dir(*kind))
         .collect::<Result<Vec<_>>>()?;
-    let namespaces = acquire(plan)?;
+    let namespaces = acquire(plan, creator)?;
 
     let _lock = dir.lock()?;
     let mut made: Vec<Made> = Vec::with_capacity(plan.kinds.len());
@@ -126,55 +143,20 @@ fn rollback(made: Vec<Made<'_>>, name: &str) -> Result<()> {
     Error::collect(errors)
 }
 
-/// Creates or finds each namespace of the plan, as an open descriptor.
-fn acquire(plan: &Plan) -> Result<Vec<OwnedFd>> {
-    let new = plan.new_kinds();
-    let mut fresh: Vec<(Kind, OwnedFd)> = Vec::new();
-    if !new.is_empty() {
-        let proc_sys = rustix::fs::open(
-            "/proc/sys",
-            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .with(|| "opening /proc/sys".to_string())?;
-        let become_root = plan
-            .maps
-            .as_ref()
-            .is_some_and(|(uid, gid)| uid.to_host(0).is_some() && gid.to_host(0).is_some());
-        let setup = Setup {
-            new,
-            become_root,
-            sysctls: &plan.sysctls,
-            loopback: plan.loopback,
-            time_offsets: plan.time_offsets.as_deref(),
-            proc_sys: proc_sys.as_fd(),
-        };
-        if new.iter().any(Kind::needs_helper) {
-            let maps = plan.maps.as_ref().map(|(uid, gid)| (uid, gid));
-            let child = Helper::spawn(&setup, maps)?;
-            for kind in new.iter() {
-                fresh.push((kind, child.open_ns(kind)?));
-            }
-            // The descriptors hold the namespaces now; the child can go.
-            child.finish()?;
-        } else {
-            fresh = helper::create_in_thread(&setup)?;
-        }
-    }
+/// Creates or finds each namespace of the plan, as an open descriptor, in
+/// the plan's order.
+fn acquire(plan: &Plan, creator: Creator) -> Result<Vec<OwnedFd>> {
+    // Existing namespaces first: with `Creator::CallingThread` this thread
+    // is about to leave its own.
     let mut process_dir: Option<OwnedFd> = None;
-    plan.kinds
-        .iter()
-        .map(|(kind, source)| match source {
-            Source::New => {
-                let i = fresh
-                    .iter()
-                    .position(|(k, _)| k == kind)
-                    .expect("created above");
-                Ok(fresh.swap_remove(i).1)
-            }
-            Source::Host => {
-                helper::open_ns(&format!("/proc/thread-self/ns/{}", kind.own_link()), *kind)
-            }
+    let mut found: Vec<Option<OwnedFd>> = Vec::with_capacity(plan.kinds.len());
+    for (kind, source) in &plan.kinds {
+        found.push(match source {
+            Source::New => None,
+            Source::Host => Some(helper::open_ns(
+                &format!("/proc/thread-self/ns/{}", kind.own_link()),
+                *kind,
+            )?),
             Source::Process(pid) => {
                 // Open /proc/PID once: a descriptor of it keeps naming the
                 // same process, so a pid reused meanwhile cannot slip in.
@@ -183,16 +165,81 @@ fn acquire(plan: &Plan) -> Result<Vec<OwnedFd>> {
                 }
                 let proc_dir = process_dir.as_ref().expect("opened above");
                 let link = format!("ns/{}", kind.own_link());
-                rustix::fs::openat(
-                    proc_dir,
-                    link.as_str(),
-                    OFlags::RDONLY | OFlags::CLOEXEC,
-                    Mode::empty(),
+                Some(
+                    rustix::fs::openat(
+                        proc_dir,
+                        link.as_str(),
+                        OFlags::RDONLY | OFlags::CLOEXEC,
+                        Mode::empty(),
+                    )
+                    .with(|| format!("opening {kind} namespace of process {pid}"))?,
                 )
-                .with(|| format!("opening {kind} namespace of process {pid}"))
             }
+        });
+    }
+    let mut fresh = create(plan, creator)?;
+    Ok(plan
+        .kinds
+        .iter()
+        .zip(found)
+        .map(|((kind, _), found)| {
+            found.unwrap_or_else(|| {
+                let i = fresh
+                    .iter()
+                    .position(|(k, _)| k == kind)
+                    .expect("every new kind was created");
+                fresh.swap_remove(i).1
+            })
         })
-        .collect()
+        .collect())
+}
+
+/// Creates the plan's new namespaces, set up inside as it asks.
+fn create(plan: &Plan, creator: Creator) -> Result<Vec<(Kind, OwnedFd)>> {
+    let new = plan.new_kinds();
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Opened before any namespace changes, and only when needed.
+    let proc_sys = if plan.sysctls.is_empty() {
+        None
+    } else {
+        Some(
+            rustix::fs::open(
+                "/proc/sys",
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .with(|| "opening /proc/sys".to_string())?,
+        )
+    };
+    let become_root = plan
+        .maps
+        .as_ref()
+        .is_some_and(|(uid, gid)| uid.to_host(0).is_some() && gid.to_host(0).is_some());
+    let setup = Setup {
+        new,
+        become_root,
+        sysctls: &plan.sysctls,
+        loopback: plan.loopback,
+        time_offsets: plan.time_offsets.as_deref(),
+        proc_sys: proc_sys.as_ref().map(|fd| fd.as_fd()),
+    };
+    if !new.iter().any(Kind::needs_helper) {
+        return match creator {
+            Creator::Thread => helper::create_in_thread(&setup),
+            Creator::CallingThread => helper::create_here(&setup),
+        };
+    }
+    let maps = plan.maps.as_ref().map(|(uid, gid)| (uid, gid));
+    let child = Helper::spawn(&setup, maps)?;
+    let fresh = new
+        .iter()
+        .map(|kind| Ok((kind, child.open_ns(kind)?)))
+        .collect::<Result<Vec<_>>>()?;
+    // The descriptors hold the namespaces now; the child can go.
+    child.finish()?;
+    Ok(fresh)
 }
 
 fn open_process(pid: u32) -> Result<OwnedFd> {

@@ -1,15 +1,14 @@
 //! `pinns completions SHELL`: a completion script from the clap definition.
 
-use std::process::ExitCode;
 
 use clap::CommandFactory;
 
 use crate::cli::{Cli, CompletionsArgs};
 use crate::error::Result;
 
-pub fn run(args: &CompletionsArgs) -> Result<ExitCode> {
+pub fn run(args: &CompletionsArgs) -> Result<u8> {
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut Cli::command(), "pinns", &mut script);
     super::print(&String::from_utf8_lossy(&script))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

@@ -1,7 +1,7 @@
 //! `pinns exec`: run a command inside NAME's pinned namespaces.
 
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, ExitCode};
+use std::process::Command;
 
 use crate::cli::ExecArgs;
 use crate::error::{Error, Result};
@@ -11,19 +11,22 @@ const CANNOT_RUN: u8 = 126;
 /// Exit status when the command was not found.
 const NOT_FOUND: u8 = 127;
 
-pub fn run(args: &ExecArgs) -> Result<ExitCode> {
+pub fn run(args: &ExecArgs) -> Result<u8> {
     let entered = crate::enter(&args.dir, &args.name, args.types.kinds())?;
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut command = Command::new(program);
     command.args(rest);
     let shown = program.to_string_lossy();
     let failed = |e: std::io::Error| {
-        eprintln!("pinns: executing {shown}: {}", describe(&e));
-        ExitCode::from(if e.kind() == std::io::ErrorKind::NotFound {
-            NOT_FOUND
+        // The kernel's ENOMEM here means the pinned pid namespace's init
+        // has exited, after which it lets no process in.
+        let hint = if entered.kinds.contains(crate::Kind::Pid) && e.raw_os_error() == Some(libc::ENOMEM) {
+            " (the pid namespace's first process has exited; the kernel lets no new process in)"
         } else {
-            CANNOT_RUN
-        })
+            ""
+        };
+        eprintln!("pinns: executing {shown}: {}{hint}", describe(&e));
+        if e.kind() == std::io::ErrorKind::NotFound { NOT_FOUND } else { CANNOT_RUN }
     };
     if !entered.needs_child {
         // Nothing left for us to do: become the command, as nsenter does.
@@ -41,7 +44,7 @@ pub fn run(args: &ExecArgs) -> Result<ExitCode> {
         (None, Some(signal)) => 128 + signal,
         (None, None) => return Err(Error::Refused(format!("{shown}: ended without a status"))),
     };
-    Ok(ExitCode::from(code.clamp(0, 255) as u8))
+    Ok(code.clamp(0, 255) as u8)
 }
 
 fn describe(e: &std::io::Error) -> String {

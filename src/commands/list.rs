@@ -1,6 +1,5 @@
 //! `pinns list`: a table for people, JSON for programs.
 
-use std::process::ExitCode;
 
 use serde_json::json;
 
@@ -8,7 +7,7 @@ use crate::cli::ListArgs;
 use crate::error::Result;
 use crate::list::{Entry, State};
 
-pub fn run(args: &ListArgs) -> Result<ExitCode> {
+pub fn run(args: &ListArgs) -> Result<u8> {
     let entries = crate::list(&args.dir)?;
     let text = if args.json {
         format!("{}\n", json!({ "dir": args.dir, "names": entries }))
@@ -16,7 +15,7 @@ pub fn run(args: &ListArgs) -> Result<ExitCode> {
         table(&entries)
     };
     super::print(&text)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
 /// One line a pin: `NAME TYPE INODE STATE`, names aligned.

@@ -8,14 +8,13 @@ mod list;
 mod pin;
 mod unpin;
 
-use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
 use crate::error::Result;
 
-/// Runs the command line `cli`; the exit code is 0 unless a command
-/// passes one through (`exec`).
-pub fn run(cli: Cli) -> Result<ExitCode> {
+/// Runs the command line `cli` and returns the exit status: 0, unless a
+/// command passes one through (`exec`).
+pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         None => pin::run(&cli.pin),
         Some(Command::Pin(args)) => pin::run(&args),

@@ -1,6 +1,5 @@
 //! `pinns [pin]`: the CRI-O command line.
 
-use std::process::ExitCode;
 
 use serde_json::json;
 
@@ -43,9 +42,11 @@ pub fn plan(args: &PinArgs) -> Result<Plan> {
     builder.loopback(args.loopback).build()
 }
 
-pub fn run(args: &PinArgs) -> Result<ExitCode> {
+pub fn run(args: &PinArgs) -> Result<u8> {
     let plan = plan(args)?;
-    let pinned = crate::pin(&plan)?;
+    // This process exits next: its own thread may stay in the new
+    // namespaces, which spares starting another.
+    let pinned = crate::pin_with(&plan, crate::Creator::CallingThread)?;
     if args.json {
         let doc = json!({
             "name": plan.name(),
@@ -68,5 +69,5 @@ pub fn run(args: &PinArgs) -> Result<ExitCode> {
             .collect();
         super::print(&lines)?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

@@ -1,12 +1,11 @@
 //! `pinns unpin`.
 
-use std::process::ExitCode;
 
 use crate::cli::UnpinArgs;
 use crate::error::Result;
 use crate::mount::Removed;
 
-pub fn run(args: &UnpinArgs) -> Result<ExitCode> {
+pub fn run(args: &UnpinArgs) -> Result<u8> {
     let removed = crate::unpin(&args.dir, &args.name, args.types.kinds())?;
     if args.verbose {
         let lines: String = removed
@@ -23,5 +22,5 @@ pub fn run(args: &UnpinArgs) -> Result<ExitCode> {
             .collect();
         super::print(&lines)?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
