@@ -123,9 +123,9 @@ impl Setup<'_> {
 /// unshare(2) of namespace flags only. Async-signal-safe.
 fn unshare(clone_flags: libc::c_int) -> std::result::Result<(), Errno> {
     let flags = UnshareFlags::from_bits_retain(clone_flags as u32);
+    debug_assert!(!flags.contains(UnshareFlags::FILES));
     // SAFETY: the danger rustix guards against is CLONE_FILES, which splits
     // the descriptor table between threads; namespace flags never include it.
-    debug_assert!(!flags.contains(UnshareFlags::FILES));
     unsafe { rustix::thread::unshare_unsafe(flags) }
 }
 
@@ -302,12 +302,10 @@ impl Helper {
         // SAFETY: the child only runs `child_main`, which makes raw system
         // calls on data prepared before the fork and never returns.
         match unsafe { libc::fork() } {
-            -1 => {
-                return Err(Error::os(
-                    "forking the helper",
-                    Errno::from_raw_os_error(last_errno()),
-                ));
-            }
+            -1 => Err(Error::os(
+                "forking the helper",
+                Errno::from_raw_os_error(last_errno()),
+            )),
             0 => {
                 // The parent's ends: were they open here too, the child would
                 // never see end of file when the parent closes its own.

@@ -35,19 +35,35 @@ fn crio_pod_with_sysctls() {
         "--uts",
         "--net",
     ]);
-    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "silent on success");
-    for (ty, flag) in [("net", libc::CLONE_NEWNET), ("ipc", libc::CLONE_NEWIPC), ("uts", libc::CLONE_NEWUTS)] {
+    assert!(
+        out.stdout.is_empty() && out.stderr.is_empty(),
+        "silent on success"
+    );
+    for (ty, flag) in [
+        ("net", libc::CLONE_NEWNET),
+        ("ipc", libc::CLONE_NEWIPC),
+        ("uts", libc::CLONE_NEWUTS),
+    ] {
         let pin = d.pin(ty, name);
         assert_eq!(ns_type(&pin), flag, "{ty} pin has the wrong type");
         assert_ne!(inode(&pin), own_ns(ty), "{ty} pin is the host's namespace");
     }
     let net = d.pin("net", name);
-    assert_eq!(nsenter("net", &net, &["cat", "/proc/sys/net/ipv4/ip_forward"]).trim(), "1");
+    assert_eq!(
+        nsenter("net", &net, &["cat", "/proc/sys/net/ipv4/ip_forward"]).trim(),
+        "1"
+    );
     let range = nsenter("net", &net, &["cat", "/proc/sys/net/ipv4/ping_group_range"]);
-    assert_eq!(range.split_whitespace().collect::<Vec<_>>(), ["0", "2147483647"]);
+    assert_eq!(
+        range.split_whitespace().collect::<Vec<_>>(),
+        ["0", "2147483647"]
+    );
     // The host's own value is untouched by a pod's sysctl.
     let host_range = fs::read_to_string("/proc/sys/net/ipv4/ping_group_range").unwrap();
-    assert_ne!(host_range.split_whitespace().collect::<Vec<_>>(), ["0", "2147483647"]);
+    assert_ne!(
+        host_range.split_whitespace().collect::<Vec<_>>(),
+        ["0", "2147483647"]
+    );
     // Exactly three nsfs mounts, one per pin.
     assert_eq!(ns_mounts_under(d.path()).len(), 3);
 }
@@ -59,7 +75,17 @@ fn host_mode_pins_the_current_namespace() {
     assert_eq!(inode(&d.pin("net", "h")), own_ns("net"));
     assert_ne!(inode(&d.pin("ipc", "h")), own_ns("ipc"));
     let d2 = PinDir::new();
-    d2.ok(&["-f", "all-host", "-n=host", "--ipc=host", "--uts=host", "--cgroup=host", "--user=host", "--pid=host", "--time=host"]);
+    d2.ok(&[
+        "-f",
+        "all-host",
+        "-n=host",
+        "--ipc=host",
+        "--uts=host",
+        "--cgroup=host",
+        "--user=host",
+        "--pid=host",
+        "--time=host",
+    ]);
     for ty in ["net", "ipc", "uts", "cgroup", "user", "pid", "time"] {
         assert_eq!(inode(&d2.pin(ty, "all-host")), own_ns(ty), "{ty}");
     }
@@ -100,22 +126,53 @@ fn crio_user_namespace_pod() {
     let user = d.pin("user", name);
     assert_eq!(ns_type(&user), libc::CLONE_NEWUSER);
     let uid_map = nsenter("user", &user, &["cat", "/proc/self/uid_map"]);
-    assert_eq!(uid_map.split_whitespace().collect::<Vec<_>>(), ["0", "100000", "65536"]);
+    assert_eq!(
+        uid_map.split_whitespace().collect::<Vec<_>>(),
+        ["0", "100000", "65536"]
+    );
     let gid_map = nsenter("user", &user, &["cat", "/proc/self/gid_map"]);
-    assert_eq!(gid_map.split_whitespace().collect::<Vec<_>>(), ["0", "100000", "65536"]);
+    assert_eq!(
+        gid_map.split_whitespace().collect::<Vec<_>>(),
+        ["0", "100000", "65536"]
+    );
     for ty in ["net", "ipc", "uts"] {
-        assert_eq!(owner_userns(&d.pin(ty, name)), inode(&user), "{ty} is not owned by the new user namespace");
+        assert_eq!(
+            owner_userns(&d.pin(ty, name)),
+            inode(&user),
+            "{ty} is not owned by the new user namespace"
+        );
     }
-    assert_eq!(nsenter("uts", &d.pin("uts", name), &["hostname"]).trim(), "userpod");
-    assert_eq!(nsenter("ipc", &d.pin("ipc", name), &["cat", "/proc/sys/kernel/shmmax"]).trim(), "65536");
+    assert_eq!(
+        nsenter("uts", &d.pin("uts", name), &["hostname"]).trim(),
+        "userpod"
+    );
+    assert_eq!(
+        nsenter(
+            "ipc",
+            &d.pin("ipc", name),
+            &["cat", "/proc/sys/kernel/shmmax"]
+        )
+        .trim(),
+        "65536"
+    );
 }
 
 #[test]
 fn every_type_at_once() {
     let d = PinDir::new();
     d.ok(&[
-        "-f", "all", "-U", "-m", "-n", "-i", "-u", "-c", "-p", "-t",
-        "--uid-mapping=0-200000-1000", "--gid-mapping=0-200000-1000",
+        "-f",
+        "all",
+        "-U",
+        "-m",
+        "-n",
+        "-i",
+        "-u",
+        "-c",
+        "-p",
+        "-t",
+        "--uid-mapping=0-200000-1000",
+        "--gid-mapping=0-200000-1000",
     ]);
     let flags = [
         ("user", libc::CLONE_NEWUSER),
@@ -161,7 +218,11 @@ fn mntns_is_one_unbindable_self_mount_after_32_parallel_pins() {
         .filter(|m| m.mount_point == mntns)
         .collect();
     assert_eq!(selfs.len(), 1, "DIR/mntns mounted {} times", selfs.len());
-    assert!(selfs[0].optional.contains("unbindable"), "not unbindable: {:?}", selfs[0]);
+    assert!(
+        selfs[0].optional.contains("unbindable"),
+        "not unbindable: {:?}",
+        selfs[0]
+    );
     for i in 0..32 {
         assert_eq!(ns_type(&d.pin("mnt", &format!("m{i}"))), libc::CLONE_NEWNS);
     }
@@ -174,9 +235,21 @@ fn type_dirs_are_shared_mounts_of_their_own() {
     d.ok(&["-f", "b", "--net", "--ipc"]);
     for ty in ["netns", "ipcns"] {
         let dir = d.path().join(ty);
-        let mounts: Vec<_> = mounts_under(d.path()).into_iter().filter(|m| m.mount_point == dir).collect();
-        assert_eq!(mounts.len(), 1, "{ty} self-bind made {} times", mounts.len());
-        assert!(mounts[0].optional.contains("shared:"), "{ty}: {:?}", mounts[0]);
+        let mounts: Vec<_> = mounts_under(d.path())
+            .into_iter()
+            .filter(|m| m.mount_point == dir)
+            .collect();
+        assert_eq!(
+            mounts.len(),
+            1,
+            "{ty} self-bind made {} times",
+            mounts.len()
+        );
+        assert!(
+            mounts[0].optional.contains("shared:"),
+            "{ty}: {:?}",
+            mounts[0]
+        );
     }
     // Each pin appears once.
     assert_eq!(ns_mounts_under(d.path()).len(), 4);
@@ -190,7 +263,15 @@ fn no_process_survives_and_output_reaches_eof() {
     let dir = d.path().to_str().unwrap().to_string();
     for args in [
         vec!["--net", "--ipc", "--uts"],
-        vec!["--user", "--uid-mapping=0-100000-65536", "--gid-mapping=0-100000-65536", "--mnt", "--net", "--pid", "--time"],
+        vec![
+            "--user",
+            "--uid-mapping=0-100000-65536",
+            "--gid-mapping=0-100000-65536",
+            "--mnt",
+            "--net",
+            "--pid",
+            "--time",
+        ],
     ] {
         let name = format!("n{}", args.len());
         let mut child = Command::new(PINNS)
@@ -208,7 +289,10 @@ fn no_process_survives_and_output_reaches_eof() {
         });
         let deadline = Instant::now() + Duration::from_secs(10);
         while !reader.is_finished() {
-            assert!(Instant::now() < deadline, "stdout never reached EOF: a descendant holds it");
+            assert!(
+                Instant::now() < deadline,
+                "stdout never reached EOF: a descendant holds it"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
         let status = child.wait().unwrap();
@@ -216,12 +300,24 @@ fn no_process_survives_and_output_reaches_eof() {
         // No process has pinns as its parent any more (it is gone), and
         // no process anywhere still runs the pinns binary for this name.
         for entry in fs::read_dir("/proc").unwrap().flatten() {
-            let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else { continue };
+            let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else {
+                continue;
+            };
             let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            assert!(!(cmdline.contains(&dir) && cmdline.contains(PINNS)), "left running: {cmdline}");
+            assert!(
+                !(cmdline.contains(&dir) && cmdline.contains(PINNS)),
+                "left running: {cmdline}"
+            );
             let stat = fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-            let ppid = stat.rsplit(')').next().and_then(|s| s.split_whitespace().nth(1));
-            assert_ne!(ppid, Some(pid.to_string().as_str()), "a child of pinns survives");
+            let ppid = stat
+                .rsplit(')')
+                .next()
+                .and_then(|s| s.split_whitespace().nth(1));
+            assert_ne!(
+                ppid,
+                Some(pid.to_string().as_str()),
+                "a child of pinns survives"
+            );
         }
     }
 }
@@ -229,15 +325,34 @@ fn no_process_survives_and_output_reaches_eof() {
 #[test]
 fn rollback_on_failing_sysctl_leaves_nothing() {
     let d = PinDir::new();
-    let out = d.pinns(&["-f", "rb", "--net", "--ipc", "--uts", "-s", "net.ipv4.no_such_key=1"]);
+    let out = d.pinns(&[
+        "-f",
+        "rb",
+        "--net",
+        "--ipc",
+        "--uts",
+        "-s",
+        "net.ipv4.no_such_key=1",
+    ]);
     let err = assert_one_line_failure(&out, 1);
     assert!(err.contains("net.ipv4.no_such_key"), "{err}");
-    assert!(pin_files_under(d.path()).is_empty(), "{:?}", pin_files_under(d.path()));
+    assert!(
+        pin_files_under(d.path()).is_empty(),
+        "{:?}",
+        pin_files_under(d.path())
+    );
     assert!(ns_mounts_under(d.path()).is_empty());
     // And with the helper-child path.
     let out = d.pinns(&[
-        "-f", "rb2", "--user", "--uid-mapping=0-100000-65536", "--gid-mapping=0-100000-65536",
-        "--mnt", "--net", "-s", "net.ipv4.no_such_key=1",
+        "-f",
+        "rb2",
+        "--user",
+        "--uid-mapping=0-100000-65536",
+        "--gid-mapping=0-100000-65536",
+        "--mnt",
+        "--net",
+        "-s",
+        "net.ipv4.no_such_key=1",
     ]);
     assert_one_line_failure(&out, 1);
     assert!(pin_files_under(d.path()).is_empty());
@@ -283,10 +398,34 @@ fn bad_input_is_refused_and_creates_nothing() {
         &["-f", "x", "--net", "-s", "net/../../kernel/x=1"],
         &["-f", "x", "--user"],
         &["-f", "x", "--user", "--uid-mapping=0-100000-65536"],
-        &["-f", "x", "--net", "--uid-mapping=0-1-1", "--gid-mapping=0-1-1"],
-        &["-f", "x", "--user", "--uid-mapping=0-100000", "--gid-mapping=0-100000-1"],
-        &["-f", "x", "--user", "--uid-mapping=0-100000-0", "--gid-mapping=0-100000-1"],
-        &["-f", "x", "--user", "--uid-mapping=a-b-c", "--gid-mapping=0-100000-1"],
+        &[
+            "-f",
+            "x",
+            "--net",
+            "--uid-mapping=0-1-1",
+            "--gid-mapping=0-1-1",
+        ],
+        &[
+            "-f",
+            "x",
+            "--user",
+            "--uid-mapping=0-100000",
+            "--gid-mapping=0-100000-1",
+        ],
+        &[
+            "-f",
+            "x",
+            "--user",
+            "--uid-mapping=0-100000-0",
+            "--gid-mapping=0-100000-1",
+        ],
+        &[
+            "-f",
+            "x",
+            "--user",
+            "--uid-mapping=a-b-c",
+            "--gid-mapping=0-100000-1",
+        ],
         &["-f", "x", "--net=guest"],
         &["-f", "x", "--net", "--bogus"],
         &["-f", "x", "--monotonic", "5", "--net"],
@@ -303,7 +442,10 @@ fn bad_input_is_refused_and_creates_nothing() {
             out.status.code()
         );
         assert!(!err.is_empty(), "{args:?}: no message");
-        assert!(err.starts_with("pinns: ") || err.starts_with("error: "), "{args:?}: {err}");
+        assert!(
+            err.starts_with("pinns: ") || err.starts_with("error: "),
+            "{args:?}: {err}"
+        );
         if err.starts_with("pinns: ") {
             assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
         }
@@ -326,7 +468,9 @@ fn symlink_at_pin_path_is_refused_and_target_untouched() {
     let after = fs::metadata(outside.path()).unwrap();
     assert_eq!((before.ino(), before.len()), (after.ino(), after.len()));
     assert!(
-        mountinfo("self").iter().all(|m| m.mount_point != outside.path()),
+        mountinfo("self")
+            .iter()
+            .all(|m| m.mount_point != outside.path()),
         "the symlink's target was mounted over"
     );
     assert!(fs::symlink_metadata(&pin).unwrap().file_type().is_symlink());
@@ -342,7 +486,15 @@ fn second_pin_of_a_name_is_refused_and_the_first_still_works() {
     assert!(err.contains("already pinned"), "{err}");
     assert_eq!(inode(&d.pin("net", "twice")), first);
     assert_eq!(ns_mounts_under(d.path()).len(), 1);
-    assert_eq!(nsenter("net", &d.pin("net", "twice"), &["cat", "/proc/sys/net/ipv4/ip_forward"]).trim(), "1");
+    assert_eq!(
+        nsenter(
+            "net",
+            &d.pin("net", "twice"),
+            &["cat", "/proc/sys/net/ipv4/ip_forward"]
+        )
+        .trim(),
+        "1"
+    );
 }
 
 #[test]
@@ -352,11 +504,23 @@ fn every_spelling_a_script_may_use() {
     d.ok(&["-f", "s2", "--net", "--sysctl", "net.ipv4.ip_forward=1"]);
     d.ok(&["-f", "s3", "--net", "--sysctl=net.ipv4.ip_forward=1"]);
     d.ok(&["--filename=s4", "--net=host", "--ipc"]);
-    d.ok(&["pin", "-f", "s5", "-n", "-i", "-u", "-s", "net.ipv4.conf.all.forwarding=1"]);
+    d.ok(&[
+        "pin",
+        "-f",
+        "s5",
+        "-n",
+        "-i",
+        "-u",
+        "-s",
+        "net.ipv4.conf.all.forwarding=1",
+    ]);
     for name in ["s1", "s2", "s3", "s5"] {
         assert_ne!(inode(&d.pin("net", name)), own_ns("net"), "{name}");
     }
-    assert_eq!(nsenter("uts", &d.pin("uts", "s1"), &["hostname"]).trim(), "a");
+    assert_eq!(
+        nsenter("uts", &d.pin("uts", "s1"), &["hostname"]).trim(),
+        "a"
+    );
     assert_eq!(inode(&d.pin("net", "s4")), own_ns("net"));
     // `--net host` (with a space) is a usage error, never a new namespace.
     let out = d.pinns(&["-f", "s6", "--net", "host"]);

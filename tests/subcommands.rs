@@ -24,24 +24,42 @@ fn fresh_pid_pin_makes_its_first_entrant_pid_1() {
     d.ok(&["-f", "p", "--pid"]);
     let pin = d.pin("pid", "p");
     assert_eq!(ns_type(&pin), libc::CLONE_NEWPID);
-    assert_eq!(nsenter(&[&flag("pid", &pin), "sh", "-c", "echo $$"]).trim(), "1");
+    assert_eq!(
+        nsenter(&[&flag("pid", &pin), "sh", "-c", "echo $$"]).trim(),
+        "1"
+    );
     // Once that init has exited the kernel lets no one in.
     let out = d.pinns(&["exec", "-f", "p", "--", "true"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("Cannot allocate memory"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Cannot allocate memory"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn pid_pin_from_pid_equals_the_process_namespace() {
     let d = PinDir::new();
     let unshare = Child::spawn(
-        Command::new("unshare").args(["--pid", "--fork", "sleep", "30"]).stdin(Stdio::null()),
+        Command::new("unshare")
+            .args(["--pid", "--fork", "sleep", "30"])
+            .stdin(Stdio::null()),
     );
     let mut inner = Vec::new();
-    wait_for(|| { inner = children_of(unshare.pid()); !inner.is_empty() }, "unshare's child");
+    wait_for(
+        || {
+            inner = children_of(unshare.pid());
+            !inner.is_empty()
+        },
+        "unshare's child",
+    );
     let sleeper = inner[0].to_string();
     let target = format!("/proc/{sleeper}/ns/pid");
-    wait_for(|| fs::metadata(&target).is_ok_and(|_| inode(Path::new(&target)) != own_ns("pid")), "the new pid ns");
+    wait_for(
+        || fs::metadata(&target).is_ok_and(|_| inode(Path::new(&target)) != own_ns("pid")),
+        "the new pid ns",
+    );
     d.ok(&["-f", "fp", "--pid", "--from-pid", &sleeper]);
     assert_eq!(inode(&d.pin("pid", "fp")), inode(Path::new(&target)));
 }
@@ -49,19 +67,45 @@ fn pid_pin_from_pid_equals_the_process_namespace() {
 #[test]
 fn time_pin_offsets_show_inside() {
     let d = PinDir::new();
-    d.ok(&["-f", "t", "--time", "--boottime", "1000", "--monotonic", "500"]);
+    d.ok(&[
+        "-f",
+        "t",
+        "--time",
+        "--boottime",
+        "1000",
+        "--monotonic",
+        "500",
+    ]);
     let pin = d.pin("time", "t");
     assert_eq!(ns_type(&pin), libc::CLONE_NEWTIME);
-    let host: f64 = fs::read_to_string("/proc/uptime").unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    let host: f64 = fs::read_to_string("/proc/uptime")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     let inside = nsenter(&[&flag("time", &pin), "cat", "/proc/uptime"]);
     let inside: f64 = inside.split_whitespace().next().unwrap().parse().unwrap();
-    assert!((inside - host - 1000.0).abs() < 30.0, "uptime inside {inside}, host {host}");
+    assert!(
+        (inside - host - 1000.0).abs() < 30.0,
+        "uptime inside {inside}, host {host}"
+    );
     let offsets = nsenter(&[&flag("time", &pin), "cat", "/proc/self/timens_offsets"]);
-    let monotonic: Vec<&str> = offsets.lines().find(|l| l.starts_with("monotonic")).unwrap().split_whitespace().collect();
+    let monotonic: Vec<&str> = offsets
+        .lines()
+        .find(|l| l.starts_with("monotonic"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
     assert_eq!(monotonic, ["monotonic", "500", "0"]);
     // Negative offsets, as unshare(1) allows.
     d.ok(&["-f", "neg", "--time", "--monotonic", "-5"]);
-    let offsets = nsenter(&[&flag("time", &d.pin("time", "neg")), "cat", "/proc/self/timens_offsets"]);
+    let offsets = nsenter(&[
+        &flag("time", &d.pin("time", "neg")),
+        "cat",
+        "/proc/self/timens_offsets",
+    ]);
     assert!(offsets.contains("-5"), "{offsets}");
 }
 
@@ -69,12 +113,20 @@ fn time_pin_offsets_show_inside() {
 fn from_pid_pins_equal_the_process_and_outlive_it() {
     let d = PinDir::new();
     let mut pause = Child::spawn(
-        Command::new("unshare").args(["--net", "--ipc", "--uts", "sleep", "30"]).stdin(Stdio::null()),
+        Command::new("unshare")
+            .args(["--net", "--ipc", "--uts", "sleep", "30"])
+            .stdin(Stdio::null()),
     );
     let pid = pause.pid().to_string();
     let ns = |ty: &str| format!("/proc/{pid}/ns/{ty}");
-    wait_for(|| fs::metadata(ns("net")).is_ok_and(|_| inode(Path::new(&ns("net"))) != own_ns("net")), "unshare");
-    let want: Vec<u64> = ["net", "ipc", "uts"].iter().map(|t| inode(Path::new(&ns(t)))).collect();
+    wait_for(
+        || fs::metadata(ns("net")).is_ok_and(|_| inode(Path::new(&ns("net"))) != own_ns("net")),
+        "unshare",
+    );
+    let want: Vec<u64> = ["net", "ipc", "uts"]
+        .iter()
+        .map(|t| inode(Path::new(&ns(t))))
+        .collect();
     d.ok(&["-f", "mig", "--net", "--ipc", "--uts", "--from-pid", &pid]);
     pause.0.kill().unwrap();
     pause.0.wait().unwrap();
@@ -85,7 +137,15 @@ fn from_pid_pins_equal_the_process_and_outlive_it() {
         nsenter(&[&flag(ty, &pin), "true"]);
     }
     // Sysctls and mappings do not apply to existing namespaces.
-    let out = d.pinns(&["-f", "mig2", "--net", "--from-pid", &pid, "-s", "net.ipv4.ip_forward=1"]);
+    let out = d.pinns(&[
+        "-f",
+        "mig2",
+        "--net",
+        "--from-pid",
+        &pid,
+        "-s",
+        "net.ipv4.ip_forward=1",
+    ]);
     assert_one_line_failure(&out, 2);
     // A process that is gone is refused clearly.
     let out = d.pinns(&["-f", "gone", "--net", "--from-pid", "999999999"]);
@@ -98,25 +158,61 @@ fn from_pid_pins_equal_the_process_and_outlive_it() {
 fn loopback_is_up() {
     let d = PinDir::new();
     d.ok(&["-f", "lo", "--net", "--loopback"]);
-    let link = nsenter(&[&flag("net", &d.pin("net", "lo")), "ip", "-o", "link", "show", "lo"]);
+    let link = nsenter(&[
+        &flag("net", &d.pin("net", "lo")),
+        "ip",
+        "-o",
+        "link",
+        "show",
+        "lo",
+    ]);
     assert!(link.contains("UP"), "{link}");
     d.ok(&["-f", "down", "--net"]);
-    let link = nsenter(&[&flag("net", &d.pin("net", "down")), "ip", "-o", "link", "show", "lo"]);
-    assert!(!link.contains(",UP"), "a fresh namespace has lo down: {link}");
+    let link = nsenter(&[
+        &flag("net", &d.pin("net", "down")),
+        "ip",
+        "-o",
+        "link",
+        "show",
+        "lo",
+    ]);
+    assert!(
+        !link.contains(",UP"),
+        "a fresh namespace has lo down: {link}"
+    );
 }
 
 #[test]
 fn exec_runs_inside_and_passes_exit_codes() {
     let d = PinDir::new();
-    d.ok(&["-f", "e", "--net", "--uts", "--ipc", "-s", "kernel.hostname=exec-host"]);
+    d.ok(&[
+        "-f",
+        "e",
+        "--net",
+        "--uts",
+        "--ipc",
+        "-s",
+        "kernel.hostname=exec-host",
+    ]);
     let out = d.ok(&["exec", "-f", "e", "--", "hostname"]);
     assert_eq!(stdout(&out).trim(), "exec-host");
     let out = d.ok(&["exec", "-f", "e", "--", "readlink", "/proc/self/ns/net"]);
-    assert_eq!(stdout(&out).trim(), format!("net:[{}]", inode(&d.pin("net", "e"))));
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("net:[{}]", inode(&d.pin("net", "e")))
+    );
     let out = d.pinns(&["exec", "-f", "e", "--", "sh", "-c", "exit 7"]);
     assert_eq!(out.status.code(), Some(7));
     // Only some types.
-    let out = d.ok(&["exec", "-f", "e", "--uts", "--", "readlink", "/proc/self/ns/net"]);
+    let out = d.ok(&[
+        "exec",
+        "-f",
+        "e",
+        "--uts",
+        "--",
+        "readlink",
+        "/proc/self/ns/net",
+    ]);
     assert_eq!(stdout(&out).trim(), format!("net:[{}]", own_ns("net")));
     // With a pid pin the command runs as a child, and the status still passes.
     d.ok(&["-f", "ep", "--pid", "--net"]);
@@ -134,15 +230,34 @@ fn exec_runs_inside_and_passes_exit_codes() {
 fn exec_enters_a_user_namespace_pod() {
     let d = PinDir::new();
     d.ok(&[
-        "-f", "u", "--user", "--uid-mapping=0-100000-65536", "--gid-mapping=0-100000-65536",
-        "--net", "--uts", "--mnt", "-s", "kernel.hostname=upod",
+        "-f",
+        "u",
+        "--user",
+        "--uid-mapping=0-100000-65536",
+        "--gid-mapping=0-100000-65536",
+        "--net",
+        "--uts",
+        "--mnt",
+        "-s",
+        "kernel.hostname=upod",
     ]);
-    let out = d.ok(&["exec", "-f", "u", "--", "sh", "-c", "id -u; hostname; cat /proc/self/uid_map"]);
+    let out = d.ok(&[
+        "exec",
+        "-f",
+        "u",
+        "--",
+        "sh",
+        "-c",
+        "id -u; hostname; cat /proc/self/uid_map",
+    ]);
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "0");
     assert_eq!(lines[1], "upod");
-    assert_eq!(lines[2].split_whitespace().collect::<Vec<_>>(), ["0", "100000", "65536"]);
+    assert_eq!(
+        lines[2].split_whitespace().collect::<Vec<_>>(),
+        ["0", "100000", "65536"]
+    );
 }
 
 #[test]
@@ -152,16 +267,33 @@ fn unpin_is_lazy_idempotent_and_cleans_leftovers() {
     let net = d.pin("net", "u");
     let ino = inode(&net);
     // A process inside keeps running, in the same namespace.
-    let inside = Child::spawn(Command::new("nsenter").arg(flag("net", &net)).args(["sleep", "30"]));
+    let inside = Child::spawn(
+        Command::new("nsenter")
+            .arg(flag("net", &net))
+            .args(["sleep", "30"]),
+    );
     let link = format!("/proc/{}/ns/net", inside.pid());
-    wait_for(|| fs::metadata(&link).is_ok_and(|_| inode(Path::new(&link)) == ino), "nsenter");
+    wait_for(
+        || fs::metadata(&link).is_ok_and(|_| inode(Path::new(&link)) == ino),
+        "nsenter",
+    );
     d.ok(&["unpin", "-f", "u"]);
     assert!(!net.exists() && !d.pin("ipc", "u").exists());
     assert!(ns_mounts_under(d.path()).is_empty());
-    assert_eq!(inode(Path::new(&link)), ino, "the process was moved or killed");
+    assert_eq!(
+        inode(Path::new(&link)),
+        ino,
+        "the process was moved or killed"
+    );
     // Missing is fine; so is a missing DIR.
     d.ok(&["unpin", "-f", "u"]);
-    let out = pinns(&["unpin", "-d", d.path().join("nowhere").to_str().unwrap(), "-f", "u"]);
+    let out = pinns(&[
+        "unpin",
+        "-d",
+        d.path().join("nowhere").to_str().unwrap(),
+        "-f",
+        "u",
+    ]);
     assert_success(&out, &["unpin nowhere"]);
     // An empty leftover (a crash between create and mount) is removed.
     fs::write(&net, b"").unwrap();
@@ -193,7 +325,12 @@ fn list_reports_live_and_stale() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["dir"], d.path().to_str().unwrap());
     let names = doc["names"].as_array().unwrap();
-    let by_name = |n: &str| names.iter().find(|e| e["name"] == n).unwrap_or_else(|| panic!("{n} missing"));
+    let by_name = |n: &str| {
+        names
+            .iter()
+            .find(|e| e["name"] == n)
+            .unwrap_or_else(|| panic!("{n} missing"))
+    };
     let a = by_name("a")["pins"].as_array().unwrap();
     assert_eq!(a.len(), 2);
     for pin in a {
@@ -209,7 +346,12 @@ fn list_reports_live_and_stale() {
     let table = stdout(&d.ok(&["list"]));
     assert!(table.starts_with("NAME"), "{table}");
     assert_eq!(table.lines().count(), 1 + 4, "{table}");
-    assert!(table.lines().any(|l| l.starts_with("stale") && l.ends_with("stale")), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("stale") && l.ends_with("stale")),
+        "{table}"
+    );
 }
 
 /// A pin made after another mount namespace bind-mounted DIR/netns (a CNI
@@ -274,7 +416,11 @@ fn ip_netns_works_on_our_pins_and_we_on_its() {
     let out = pinns(&["-d", "/run", "-f", &ours, "--net", "--loopback"]);
     assert_success(&out, &["pin /run"]);
     let list = sh("ip", &["netns", "list"]);
-    assert!(list.lines().any(|l| l.split_whitespace().next() == Some(ours.as_str())), "{list}");
+    assert!(
+        list.lines()
+            .any(|l| l.split_whitespace().next() == Some(ours.as_str())),
+        "{list}"
+    );
     sh("ip", &["netns", "exec", &ours, "true"]);
     sh("ip", &["netns", "delete", &ours]);
     assert!(!Path::new("/run/netns").join(&ours).exists());
@@ -282,7 +428,13 @@ fn ip_netns_works_on_our_pins_and_we_on_its() {
     sh("ip", &["netns", "add", &theirs]);
     let out = pinns(&["list", "-d", "/run", "--json"]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(doc["names"].as_array().unwrap().iter().any(|e| e["name"] == theirs.as_str()));
+    assert!(
+        doc["names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == theirs.as_str())
+    );
     let out = pinns(&["unpin", "-d", "/run", "-f", &theirs]);
     assert_success(&out, &["unpin /run"]);
     assert!(!Path::new("/run/netns").join(&theirs).exists());
@@ -292,7 +444,9 @@ struct IpNetns(String);
 
 impl Drop for IpNetns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "delete", &self.0]).output();
+        let _ = Command::new("ip")
+            .args(["netns", "delete", &self.0])
+            .output();
     }
 }
 
@@ -304,7 +458,10 @@ fn readme_examples_run() {
     for script in ["pod-namespaces.sh", "ip-netns-style.sh"] {
         let text = fs::read_to_string(format!("{docs}{script}")).unwrap();
         let body: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
-        assert!(readme.contains(&body), "README.md does not show docs/{script} as it is");
+        assert!(
+            readme.contains(&body),
+            "README.md does not show docs/{script} as it is"
+        );
     }
     let mut d = PinDir::new();
     let pod = unique("pod");
@@ -317,7 +474,11 @@ fn readme_examples_run() {
     let text = stdout(&out);
     assert!(out.status.success(), "{text}{}", stderr(&out));
     assert!(text.contains(&format!("hostname: {pod}")), "{text}");
-    let ns = |prefix: &str| text.lines().find_map(|l| l.strip_prefix(prefix).map(str::to_string)).unwrap();
+    let ns = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix).map(str::to_string))
+            .unwrap()
+    };
     assert_eq!(ns("net namespace: "), ns("first process's net namespace: "));
     assert!(text.contains("br0"), "{text}");
     assert!(pin_files_under(d.path()).is_empty());
@@ -332,7 +493,10 @@ fn readme_examples_run() {
         .unwrap();
     let text = stdout(&out);
     assert!(out.status.success(), "{text}{}", stderr(&out));
-    assert!(text.contains("LOOPBACK,UP") && text.contains("127.0.0.1/8"), "{text}");
+    assert!(
+        text.contains("LOOPBACK,UP") && text.contains("127.0.0.1/8"),
+        "{text}"
+    );
     assert!(text.contains(" live"), "{text}");
     assert!(!Path::new("/run/netns").join(&name).exists());
 }

@@ -1,6 +1,5 @@
 //! `pinns completions SHELL`: a completion script from the clap definition.
 
-
 use clap::CommandFactory;
 
 use crate::cli::{Cli, CompletionsArgs};

@@ -20,13 +20,18 @@ pub fn run(args: &ExecArgs) -> Result<u8> {
     let failed = |e: std::io::Error| {
         // The kernel's ENOMEM here means the pinned pid namespace's init
         // has exited, after which it lets no process in.
-        let hint = if entered.kinds.contains(crate::Kind::Pid) && e.raw_os_error() == Some(libc::ENOMEM) {
-            " (the pid namespace's first process has exited; the kernel lets no new process in)"
-        } else {
-            ""
-        };
+        let hint =
+            if entered.kinds.contains(crate::Kind::Pid) && e.raw_os_error() == Some(libc::ENOMEM) {
+                " (the pid namespace's first process has exited; the kernel lets no new process in)"
+            } else {
+                ""
+            };
         eprintln!("pinns: executing {shown}: {}{hint}", describe(&e));
-        if e.kind() == std::io::ErrorKind::NotFound { NOT_FOUND } else { CANNOT_RUN }
+        if e.kind() == std::io::ErrorKind::NotFound {
+            NOT_FOUND
+        } else {
+            CANNOT_RUN
+        }
     };
     if !entered.needs_child {
         // Nothing left for us to do: become the command, as nsenter does.

@@ -1,6 +1,5 @@
 //! `pinns list`: a table for people, JSON for programs.
 
-
 use serde_json::json;
 
 use crate::cli::ListArgs;

@@ -8,7 +8,6 @@ mod list;
 mod pin;
 mod unpin;
 
-
 use crate::cli::{Cli, Command};
 use crate::error::Result;
 

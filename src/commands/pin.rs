@@ -1,6 +1,5 @@
 //! `pinns [pin]`: the CRI-O command line.
 
-
 use serde_json::json;
 
 use crate::cli::PinArgs;

@@ -1,6 +1,5 @@
 //! `pinns unpin`.
 
-
 use crate::cli::UnpinArgs;
 use crate::error::Result;
 use crate::mount::Removed;

@@ -12,8 +12,9 @@ use std::process::{Command, Output, Stdio};
 pub const PINNS: &str = env!("CARGO_BIN_EXE_pinns");
 
 /// Every namespace type directory pinns may create.
-pub const TYPE_DIRS: [&str; 8] =
-    ["userns", "cgroupns", "ipcns", "utsns", "netns", "pidns", "timens", "mntns"];
+pub const TYPE_DIRS: [&str; 8] = [
+    "userns", "cgroupns", "ipcns", "utsns", "netns", "pidns", "timens", "mntns",
+];
 
 /// A temp pin directory that unpins and unmounts everything under it when
 /// dropped, even when the test panicked.
@@ -25,9 +26,16 @@ pub struct PinDir {
 
 impl PinDir {
     pub fn new() -> PinDir {
-        assert_eq!(unsafe_geteuid(), 0, "these tests run as root and never skip");
+        assert_eq!(
+            unsafe_geteuid(),
+            0,
+            "these tests run as root and never skip"
+        );
         PinDir {
-            tmp: tempfile::Builder::new().prefix("pinns-test-").tempdir().unwrap(),
+            tmp: tempfile::Builder::new()
+                .prefix("pinns-test-")
+                .tempdir()
+                .unwrap(),
             also: Vec::new(),
         }
     }
@@ -82,7 +90,9 @@ impl Drop for PinDir {
 /// mounted beneath it (deepest first), type directories included.
 pub fn cleanup_dir(dir: &Path) {
     for ty in TYPE_DIRS {
-        let Ok(entries) = fs::read_dir(dir.join(ty)) else { continue };
+        let Ok(entries) = fs::read_dir(dir.join(ty)) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let name = entry.file_name();
             let _ = Command::new(PINNS)
@@ -97,7 +107,10 @@ pub fn cleanup_dir(dir: &Path) {
     let mut left = mounts_under(dir);
     left.sort_by_key(|m| std::cmp::Reverse(m.mount_point.as_os_str().len()));
     for m in left {
-        let _ = Command::new("umount").arg("-l").arg(&m.mount_point).status();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(&m.mount_point)
+            .status();
     }
 }
 
@@ -136,8 +149,15 @@ pub fn stderr(out: &Output) -> String {
 pub fn assert_one_line_failure(out: &Output, code: i32) -> String {
     let err = stderr(out);
     assert_eq!(out.status.code(), Some(code), "stderr: {err}");
-    assert!(err.starts_with("pinns: "), "stderr is not `pinns: ...`: {err:?}");
-    assert_eq!(err.trim_end().lines().count(), 1, "more than one line: {err:?}");
+    assert!(
+        err.starts_with("pinns: "),
+        "stderr is not `pinns: ...`: {err:?}"
+    );
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "more than one line: {err:?}"
+    );
     err
 }
 
@@ -204,7 +224,10 @@ fn unescape(field: &str) -> String {
     let b = field.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() + 0 && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             let v = u8::from_str_radix(&field[i + 1..i + 4], 8).unwrap();
             out.push(v as char);
             i += 4;
@@ -244,7 +267,10 @@ pub fn mounts_under(dir: &Path) -> Vec<MountInfo> {
 
 /// nsfs mounts at or below `dir`.
 pub fn ns_mounts_under(dir: &Path) -> Vec<MountInfo> {
-    mounts_under(dir).into_iter().filter(|m| m.fs_type == "nsfs").collect()
+    mounts_under(dir)
+        .into_iter()
+        .filter(|m| m.fs_type == "nsfs")
+        .collect()
 }
 
 /// Files (pins or leftovers) in the type directories under `dir`.
@@ -289,7 +315,10 @@ pub fn children_of(pid: u32) -> Vec<u32> {
 pub fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while !cond() {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
