@@ -63,7 +63,7 @@ impl Drop for DirLock<'_> {
 
 /// Whether an open file is a namespace (its filesystem is nsfs).
 pub fn is_nsfs(fd: BorrowedFd<'_>) -> bool {
-    rustix::fs::fstatfs(fd).is_ok_and(|s| s.f_type as i64 == NSFS_MAGIC)
+    rustix::fs::fstatfs(fd).is_ok_and(|s| s.f_type == NSFS_MAGIC)
 }
 
 /// The path through which the kernel reaches an open file descriptor.
@@ -92,7 +92,12 @@ impl PinDir {
                         let errno = Errno::from_io_error(&e).unwrap_or(Errno::IO);
                         Error::os(format!("creating pin directory {}", path.display()), errno)
                     })?;
-                open()
+                open().and_then(|fd| {
+                    // 0755 whatever the umask: other users (a container's
+                    // remapped root) must be able to reach the pins.
+                    chmod_dir(fd.as_fd())?;
+                    Ok(fd)
+                })
             }
             other => other,
         }
@@ -158,12 +163,22 @@ impl PinDir {
         let fd = match self.type_dir(kind)? {
             Some(fd) => fd,
             None => {
-                match rustix::fs::mkdirat(&self.fd, kind.dir(), Mode::from_raw_mode(DIR_MODE)) {
-                    Ok(()) | Err(Errno::EXIST) => {}
-                    Err(errno) => return Err(Error::os(format!("creating {}", display()), errno)),
+                let made =
+                    match rustix::fs::mkdirat(&self.fd, kind.dir(), Mode::from_raw_mode(DIR_MODE)) {
+                        Ok(()) => true,
+                        Err(Errno::EXIST) => false,
+                        Err(errno) => {
+                            return Err(Error::os(format!("creating {}", display()), errno));
+                        }
+                    };
+                let fd = self
+                    .type_dir(kind)?
+                    .ok_or_else(|| Error::os(format!("opening {}", display()), Errno::NOENT))?;
+                if made {
+                    chmod_dir(fd.as_fd())
+                        .with(|| format!("setting the mode of {}", display()))?;
                 }
-                self.type_dir(kind)?
-                    .ok_or_else(|| Error::os(format!("opening {}", display()), Errno::NOENT))?
+                fd
             }
         };
         // Fast path, no lock: set up by us or an earlier pinns already.
@@ -263,7 +278,7 @@ fn set_propagation(tree: BorrowedFd<'_>, propagation: libc::c_ulong) -> rustix::
     let attr = MountAttr {
         attr_set: 0,
         attr_clr: 0,
-        propagation: u64::from(propagation),
+        propagation,
         userns_fd: 0,
     };
     // SAFETY: mount_setattr(2) reads `size` bytes of `attr`, which lives
@@ -321,6 +336,12 @@ fn attach_shared_self_bind(dir: BorrowedFd<'_>, display: &dyn Fn() -> String) ->
     )
     .with(|| format!("bind-mounting {} onto itself", display()))?;
     Ok(true)
+}
+
+/// Sets a directory pinns made to 0755, whatever the umask, through its
+/// descriptor (the path could have been swapped for a symlink meanwhile).
+fn chmod_dir(fd: BorrowedFd<'_>) -> rustix::io::Result<()> {
+    rustix::fs::chmod(fd_path(fd).as_str(), Mode::from_raw_mode(DIR_MODE))
 }
 
 /// The mount id of an open file, from `/proc/self/fdinfo` (Linux 3.15+).
