@@ -3,7 +3,7 @@
 # throughput of pinns against a C floor, unshare(1), ip netns and pause-style
 # pods. Run as root:
 #
-#   bench/run.sh            full run (~5-10 min on 2 cores)
+#   bench/run.sh            full run (~2-3 min on 2 cores)
 #   bench/run.sh --quick    smoke test (< 1 min)
 #   options: --only latency,scale,memory,throughput,strace   --json FILE
 #   env: PINNS=/path/to/pinns (default target/release/pinns, built if missing)

@@ -52,16 +52,16 @@ pub fn enter(dir: &Path, name: &str, kinds: KindSet) -> Result<Entered> {
     let pin_dir = PinDir::open(dir, false)?;
     // Open every pin before entering anything: after entering a mount
     // namespace the paths would resolve elsewhere.
+    let all = kinds.is_empty();
     let mut open: Vec<(Kind, OwnedFd)> = Vec::new();
-    for kind in Kind::ALL {
-        let wanted = kinds.contains(kind);
+    for kind in Kind::ALL.into_iter().filter(|k| all || kinds.contains(*k)) {
         let path = pin_dir.pin_path(kind, name);
-        let type_dir = match pin_dir.type_dir(kind)? {
-            Some(fd) => fd,
-            None if wanted => {
-                return Err(Error::Refused(format!("{}: no such pin", path.display())));
+        let missing = || Error::Refused(format!("{}: no such pin", path.display()));
+        let Some(type_dir) = pin_dir.type_dir(kind)? else {
+            if all {
+                continue;
             }
-            None => continue,
+            return Err(missing());
         };
         let fd = match rustix::fs::openat(
             &type_dir,
@@ -70,30 +70,17 @@ pub fn enter(dir: &Path, name: &str, kinds: KindSet) -> Result<Entered> {
             Mode::empty(),
         ) {
             Ok(fd) => fd,
-            Err(Errno::NOENT) if !wanted => continue,
-            Err(Errno::NOENT) => {
-                return Err(Error::Refused(format!("{}: no such pin", path.display())));
-            }
+            Err(Errno::NOENT) if all => continue,
+            Err(Errno::NOENT) => return Err(missing()),
             Err(errno) => return Err(Error::os(format!("opening {}", path.display()), errno)),
         };
         if !mount::is_nsfs(fd.as_fd()) {
-            if !wanted && kinds.is_empty() {
-                return Err(Error::Refused(format!(
-                    "{}: stale pin (no namespace is mounted there); unpin it or name the types to enter",
-                    path.display()
-                )));
-            }
-            if wanted {
-                return Err(Error::Refused(format!(
-                    "{}: stale pin (no namespace is mounted there)",
-                    path.display()
-                )));
-            }
-            continue;
+            return Err(Error::Refused(format!(
+                "{}: stale pin (no namespace is mounted there; `pinns unpin` removes it)",
+                path.display()
+            )));
         }
-        if wanted || kinds.is_empty() {
-            open.push((kind, fd));
-        }
+        open.push((kind, fd));
     }
     if open.is_empty() {
         return Err(Error::Refused(format!(
