@@ -163,20 +163,22 @@ impl PinDir {
         let fd = match self.type_dir(kind)? {
             Some(fd) => fd,
             None => {
-                let made =
-                    match rustix::fs::mkdirat(&self.fd, kind.dir(), Mode::from_raw_mode(DIR_MODE)) {
-                        Ok(()) => true,
-                        Err(Errno::EXIST) => false,
-                        Err(errno) => {
-                            return Err(Error::os(format!("creating {}", display()), errno));
-                        }
-                    };
+                let made = match rustix::fs::mkdirat(
+                    &self.fd,
+                    kind.dir(),
+                    Mode::from_raw_mode(DIR_MODE),
+                ) {
+                    Ok(()) => true,
+                    Err(Errno::EXIST) => false,
+                    Err(errno) => {
+                        return Err(Error::os(format!("creating {}", display()), errno));
+                    }
+                };
                 let fd = self
                     .type_dir(kind)?
                     .ok_or_else(|| Error::os(format!("opening {}", display()), Errno::NOENT))?;
                 if made {
-                    chmod_dir(fd.as_fd())
-                        .with(|| format!("setting the mode of {}", display()))?;
+                    chmod_dir(fd.as_fd()).with(|| format!("setting the mode of {}", display()))?;
                 }
                 fd
             }
@@ -194,8 +196,11 @@ impl PinDir {
             .ok_or_else(|| Error::os(format!("opening {}", display()), Errno::NOENT))?;
         if self.is_mount_root(&fd, kind)? {
             if kind == Kind::Mnt && !is_unbindable(fd.as_fd()) {
-                rustix::mount::mount_change(fd_path(fd.as_fd()).as_str(), MountPropagationFlags::UNBINDABLE)
-                    .with(|| format!("setting mount propagation of {}", display()))?;
+                rustix::mount::mount_change(
+                    fd_path(fd.as_fd()).as_str(),
+                    MountPropagationFlags::UNBINDABLE,
+                )
+                .with(|| format!("setting mount propagation of {}", display()))?;
             }
             return Ok(fd);
         }
@@ -312,7 +317,10 @@ fn attach_shared_self_bind(dir: BorrowedFd<'_>, display: &dyn Fn() -> String) ->
         Ok(tree) => tree,
         Err(Errno::NOSYS) => return Ok(false),
         Err(errno) => {
-            return Err(Error::os(format!("bind-mounting {} onto itself", display()), errno));
+            return Err(Error::os(
+                format!("bind-mounting {} onto itself", display()),
+                errno,
+            ));
         }
     };
     for propagation in [libc::MS_PRIVATE, libc::MS_SHARED] {
