@@ -322,6 +322,7 @@ class Bench:
             elif lvl < bg:
                 subprocess.run([self.floor, "bulk-unpin", d, "bg", str(lvl), str(bg - lvl)], check=True)
             bg = lvl
+            time.sleep(2)      # let the kernel's deferred netns work drain too
             st = self.settle()
             r = res.setdefault(lvl, {"pinns_pin": [], "floor_pin": [], "pinns_unpin": [],
                                      "floor_unpin": [], "list": []})

@@ -6,7 +6,8 @@
 #   bench/run.sh            full run (~2-3 min on 2 cores)
 #   bench/run.sh --quick    smoke test (< 1 min)
 #   options: --only latency,scale,memory,throughput,strace   --json FILE
-#   env: PINNS=/path/to/pinns (default target/release/pinns, built if missing)
+#   env: PINNS=/path/to/pinns (default: the shipped static build,
+#        target/x86_64-unknown-linux-gnu/release/pinns, rebuilt by `cargo build-static`)
 #
 # Everything happens under a fresh mktemp -d directory (a tmpfs is mounted on
 # its pins/ subdir, like /run), and every pod is unpinned at the end, on error
@@ -16,7 +17,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 OUT=$ROOT/target/bench
-PINNS=${PINNS:-$ROOT/target/release/pinns}
+PINNS=${PINNS:-}
 QUICK=
 PYARGS=()
 while [ $# -gt 0 ]; do
@@ -42,9 +43,12 @@ if ! gcc -O2 -Wall -static -o "$OUT/floor-static" "$HERE/floor.c" 2>/dev/null; t
 	echo "run.sh: no static libc; floor-static is the dynamic floor" >&2
 	cp "$OUT/floor" "$OUT/floor-static"
 fi
-if [ ! -x "$PINNS" ]; then
-	echo "run.sh: $PINNS missing; cargo build --release" >&2
-	(cd "$ROOT" && cargo build --release)
+if [ -z "$PINNS" ]; then
+	# The binary as shipped: static (see README, "Static build"). cargo
+	# rebuilds it only when the sources changed.
+	echo "run.sh: cargo build-static" >&2
+	(cd "$ROOT" && cargo build-static)
+	PINNS=$ROOT/target/x86_64-unknown-linux-gnu/release/pinns
 fi
 PINNS=$(readlink -f "$PINNS")
 

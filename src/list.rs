@@ -8,7 +8,7 @@ use rustix::io::Errno;
 use serde::Serialize;
 
 use crate::error::{Context, Error, Result};
-use crate::mount::PinDir;
+use crate::mount::{Nsfs, PinDir};
 use crate::ns::Kind;
 use crate::pin::serialize_kind;
 
@@ -57,16 +57,8 @@ pub fn list(dir: &Path) -> Result<Vec<Entry>> {
         Err(e) if e.errno() == Some(Errno::NOENT) => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    // Every namespace file lives on the one nsfs superblock: a pin is live
-    // when what sits at its path is on that device.
-    let nsfs = rustix::fs::statx(
-        rustix::fs::CWD,
-        "/proc/self/ns/net",
-        AtFlags::empty(),
-        StatxFlags::INO,
-    )
-    .with(|| "inspecting /proc/self/ns/net".to_string())?;
-    let nsfs_dev = (nsfs.stx_dev_major, nsfs.stx_dev_minor);
+    // A pin is live when what sits at its path is on nsfs.
+    let nsfs = Nsfs::probe()?;
 
     let mut names: BTreeMap<String, Vec<PinInfo>> = BTreeMap::new();
     for kind in Kind::ALL {
@@ -110,7 +102,7 @@ pub fn list(dir: &Path) -> Result<Vec<Entry>> {
                     ));
                 }
             };
-            let live = (stx.stx_dev_major, stx.stx_dev_minor) == nsfs_dev
+            let live = nsfs.holds(&stx)
                 && FileType::from_raw_mode(u32::from(stx.stx_mode)) == FileType::RegularFile;
             names.entry(name.to_string()).or_default().push(PinInfo {
                 kind,

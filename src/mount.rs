@@ -10,7 +10,8 @@
 //!   mounted onto *that open file* with `open_tree` + `move_mount`, so a
 //!   racing rename or symlink swap cannot redirect the mount;
 //! - before unmounting, the path is checked to really be a namespace
-//!   (`fstatfs` reports `NSFS_MAGIC`), and it is unmounted with
+//!   (it is on nsfs: `fstatfs` reports `NSFS_MAGIC`, or `statx` the nsfs
+//!   device), and it is unmounted with
 //!   `MNT_DETACH | UMOUNT_NOFOLLOW` through the type directory's descriptor.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -475,29 +476,70 @@ pub enum Removed {
     Pin,
 }
 
+/// The device every namespace file is on: nsfs has a single superblock, so
+/// one `statx` of a path tells a pinned namespace from anything else,
+/// without opening it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Nsfs {
+    major: u32,
+    minor: u32,
+}
+
+impl Nsfs {
+    /// Finds the nsfs device from this thread's own network namespace,
+    /// checked to be nsfs indeed.
+    pub fn probe() -> Result<Nsfs> {
+        let path = "/proc/thread-self/ns/net";
+        let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+            .with(|| format!("opening {path}"))?;
+        if !is_nsfs(fd.as_fd()) {
+            return Err(Error::os(
+                format!("inspecting {path}: not on nsfs"),
+                Errno::NOSYS,
+            ));
+        }
+        let stx = rustix::fs::statx(&fd, "", AtFlags::EMPTY_PATH, StatxFlags::empty())
+            .with(|| format!("inspecting {path}"))?;
+        Ok(Nsfs {
+            major: stx.stx_dev_major,
+            minor: stx.stx_dev_minor,
+        })
+    }
+
+    /// Whether `stx` describes a namespace file.
+    pub fn holds(&self, stx: &rustix::fs::Statx) -> bool {
+        (stx.stx_dev_major, stx.stx_dev_minor) == (self.major, self.minor)
+    }
+}
+
 /// Unmounts (lazily) and removes the pin `name` in the type directory
 /// `dir`. Only namespaces are unmounted and only empty regular files are
 /// removed; anything else at the path is reported and left alone.
-pub fn remove_pin(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<Removed> {
+pub fn remove_pin(dir: BorrowedFd<'_>, name: &str, display: &Path, nsfs: Nsfs) -> Result<Removed> {
     let mut removed = Removed::StaleFile;
     for _ in 0..MAX_STACKED {
-        let fd = match rustix::fs::openat(
+        // What is at the path (a mount point shows what is mounted there).
+        let stx = match rustix::fs::statx(
             dir,
             name,
-            OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::empty(),
+            AtFlags::SYMLINK_NOFOLLOW,
+            StatxFlags::TYPE | StatxFlags::SIZE,
         ) {
-            Ok(fd) => fd,
+            Ok(stx) => stx,
             Err(Errno::NOENT) if removed == Removed::Pin => return Ok(removed),
             Err(Errno::NOENT) => return Ok(Removed::Missing),
-            Err(errno) => return Err(Error::os(format!("opening {}", display.display()), errno)),
+            Err(errno) => {
+                return Err(Error::os(
+                    format!("inspecting {}", display.display()),
+                    errno,
+                ));
+            }
         };
-        if is_nsfs(fd.as_fd()) {
+        if nsfs.holds(&stx) {
             // Through the directory's descriptor, so only the last component
             // is looked up, and UMOUNT_NOFOLLOW keeps even that one literal.
             // MNT_DETACH: processes inside the namespace keep running.
             let path = format!("{}/{name}", fd_path(dir));
-            drop(fd);
             rustix::mount::unmount(path.as_str(), UnmountFlags::DETACH | UnmountFlags::NOFOLLOW)
                 .with(|| format!("unmounting {}", display.display()))?;
             removed = Removed::Pin;
@@ -512,16 +554,15 @@ pub fn remove_pin(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<Rem
                 }
             }
         }
-        let st = rustix::fs::fstat(&fd).with(|| format!("inspecting {}", display.display()))?;
-        let is_empty_file =
-            FileType::from_raw_mode(st.st_mode) == FileType::RegularFile && st.st_size == 0;
+        let is_empty_file = FileType::from_raw_mode(u32::from(stx.stx_mode))
+            == FileType::RegularFile
+            && stx.stx_size == 0;
         if !is_empty_file {
             return Err(Error::Refused(format!(
                 "removing {}: not a pin (left alone)",
                 display.display()
             )));
         }
-        drop(fd);
         return match rustix::fs::unlinkat(dir, name, AtFlags::empty()) {
             Ok(()) | Err(Errno::NOENT) => Ok(removed),
             // Still a mount point: something other than a namespace is
