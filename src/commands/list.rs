@@ -1,19 +1,25 @@
 //! `pinns list`: a table for people, JSON for programs.
 
-use serde_json::json;
-
 use crate::cli::ListArgs;
 use crate::error::Result;
 use crate::list::{Entry, State};
 
 pub fn run(args: &ListArgs) -> Result<u8> {
     let entries = crate::list(&args.dir)?;
-    let text = if args.json {
-        format!("{}\n", json!({ "dir": args.dir, "names": entries }))
+    if args.json {
+        // A struct, not a map, so the keys keep the documented order.
+        #[derive(serde::Serialize)]
+        struct Report<'a> {
+            dir: &'a std::path::Path,
+            names: &'a [Entry],
+        }
+        super::print_json(&Report {
+            dir: &args.dir,
+            names: &entries,
+        })?;
     } else {
-        table(&entries)
-    };
-    super::print(&text)?;
+        super::print(&table(&entries))?;
+    }
     Ok(0)
 }
 

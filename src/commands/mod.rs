@@ -37,3 +37,11 @@ fn print(text: &str) -> Result<()> {
         )),
     }
 }
+
+/// Prints `value` as one line of JSON.
+fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    // Only a path that is not UTF-8 can fail here.
+    let text = serde_json::to_string(value)
+        .map_err(|e| crate::error::Error::Refused(format!("printing JSON: {e}")))?;
+    print(&format!("{text}\n"))
+}

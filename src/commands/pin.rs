@@ -1,7 +1,5 @@
 //! `pinns [pin]`: the CRI-O command line.
 
-use serde_json::json;
-
 use crate::cli::PinArgs;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
@@ -47,12 +45,19 @@ pub fn run(args: &PinArgs) -> Result<u8> {
     // namespaces, which spares starting another.
     let pinned = crate::pin_with(&plan, crate::Creator::CallingThread)?;
     if args.json {
-        let doc = json!({
-            "name": plan.name(),
-            "dir": plan.dir(),
-            "pins": pinned,
-        });
-        super::print(&format!("{doc}\n"))?;
+        // A struct, not a map, so the keys keep the documented order.
+        #[derive(serde::Serialize)]
+        struct Report<'a> {
+            name: &'a str,
+            dir: &'a std::path::Path,
+            pins: &'a [crate::Pinned],
+        }
+        let report = Report {
+            name: plan.name(),
+            dir: plan.dir(),
+            pins: &pinned,
+        };
+        super::print_json(&report)?;
     } else if args.verbose {
         let lines: String = pinned
             .iter()
