@@ -315,7 +315,6 @@ impl Helper {
             pid => {
                 drop((from_child_w, to_child_r));
                 let mut helper = Helper {
-                    // SAFETY-free: fork returned a positive pid.
                     pid: Pid::from_raw(pid).expect("fork returned a positive pid"),
                     to_child: Some(to_child_w),
                     reaped: false,
@@ -348,7 +347,7 @@ impl Helper {
                     })?;
                     for (file, text) in [("uid_map", uid), ("gid_map", gid)] {
                         let path = format!("/proc/{}/{file}", self.pid.as_raw_nonzero());
-                        let c = std::ffi::CString::new(path.clone()).expect("no NUL in a path");
+                        let c = std::ffi::CString::new(path).expect("no NUL in a path");
                         write_file(&c, text.as_bytes())
                             .with(|| format!("writing the user namespace's {file}"))?;
                     }

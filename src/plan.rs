@@ -214,18 +214,19 @@ impl PlanBuilder {
             }
         }
 
+        let new_user = new.contains(Kind::User);
         let maps = match (self.uid_map, self.gid_map) {
-            (Some(uid), Some(gid)) if new.contains(Kind::User) => Some((uid, gid)),
-            (None, None) if !new.contains(Kind::User) => None,
-            (Some(_), Some(_)) | (Some(_), None) | (None, Some(_)) if !new.contains(Kind::User) => {
+            (Some(uid), Some(gid)) if new_user => Some((uid, gid)),
+            (None, None) if !new_user => None,
+            _ if new_user => {
                 return invalid(
-                    "--uid-mapping and --gid-mapping need a new user namespace (--user)".into(),
+                    "a new user namespace (--user) needs both --uid-mapping and --gid-mapping"
+                        .into(),
                 );
             }
             _ => {
                 return invalid(
-                    "a new user namespace (--user) needs both --uid-mapping and --gid-mapping"
-                        .into(),
+                    "--uid-mapping and --gid-mapping need a new user namespace (--user)".into(),
                 );
             }
         };
