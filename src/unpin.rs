@@ -1,4 +1,4 @@
-//! Unpinning: the reverse of [`crate::pin`].
+//! Unpinning: the reverse of [`crate::pin()`].
 
 use std::path::{Path, PathBuf};
 
