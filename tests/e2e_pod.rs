@@ -22,6 +22,8 @@
 //! Every command has a timeout. The test process is the subreaper of the
 //! detached containers' inits (conmon's role under CRI-O), and reaps them.
 
+mod common;
+
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::fs;
@@ -336,25 +338,6 @@ struct MountEntry {
     fstype: String,
 }
 
-fn unescape_mountinfo(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn mounts() -> Vec<MountEntry> {
     let text = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     text.lines()
@@ -362,8 +345,10 @@ fn mounts() -> Vec<MountEntry> {
             let (pre, post) = line.split_once(" - ")?;
             let f: Vec<&str> = pre.split(' ').collect();
             Some(MountEntry {
-                root: unescape_mountinfo(f.get(3)?),
-                mount_point: PathBuf::from(unescape_mountinfo(f.get(4)?)),
+                root: common::unescape_mountinfo(f.get(3)?)
+                    .to_string_lossy()
+                    .into_owned(),
+                mount_point: common::unescape_mountinfo(f.get(4)?),
                 fstype: post.split(' ').next()?.to_string(),
             })
         })

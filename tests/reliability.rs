@@ -23,6 +23,8 @@
 //! mount left under its directory (deepest first, type-directory self-binds
 //! included) and removes the directory.
 
+mod common;
+
 use std::ffi::{CString, OsStr};
 use std::fs;
 use std::io::Write;
@@ -240,27 +242,6 @@ struct Mount {
     line: String,
 }
 
-/// Undoes mountinfo's octal escapes (`\040` for a space).
-fn unescape(field: &str) -> PathBuf {
-    let b = field.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
-            out.push(v);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    PathBuf::from(OsStr::from_bytes(&out))
-}
-
 fn mounts() -> Vec<Mount> {
     let text = fs::read_to_string("/proc/self/mountinfo").expect("reading mountinfo");
     text.lines()
@@ -268,7 +249,7 @@ fn mounts() -> Vec<Mount> {
             let fields: Vec<&str> = line.split(' ').collect();
             let sep = fields.iter().position(|f| *f == "-")?;
             Some(Mount {
-                point: unescape(fields.get(4)?),
+                point: common::unescape_mountinfo(fields.get(4)?),
                 optional: fields[6..sep].iter().map(|s| s.to_string()).collect(),
                 fstype: fields.get(sep + 1)?.to_string(),
                 line: line.to_string(),

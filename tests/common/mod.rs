@@ -219,24 +219,25 @@ pub struct MountInfo {
     pub root: String,
 }
 
-fn unescape(field: &str) -> String {
-    let mut out = String::new();
+/// Undoes mountinfo's octal escapes (`\040` for a space), byte for byte.
+pub fn unescape_mountinfo(field: &str) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
     let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'\\'
             && i + 3 < b.len()
             && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
         {
-            let v = u8::from_str_radix(&field[i + 1..i + 4], 8).unwrap();
-            out.push(v as char);
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
-            out.push(b[i] as char);
+            out.push(b[i]);
             i += 1;
         }
     }
-    out
+    PathBuf::from(std::ffi::OsStr::from_bytes(&out))
 }
 
 pub fn mountinfo(pid: &str) -> Vec<MountInfo> {
@@ -247,8 +248,8 @@ pub fn mountinfo(pid: &str) -> Vec<MountInfo> {
             let f: Vec<&str> = left.split(' ').collect();
             let r: Vec<&str> = right.split(' ').collect();
             Some(MountInfo {
-                root: unescape(f.get(3)?),
-                mount_point: PathBuf::from(unescape(f.get(4)?)),
+                root: unescape_mountinfo(f.get(3)?).to_string_lossy().into_owned(),
+                mount_point: unescape_mountinfo(f.get(4)?),
                 optional: f[6..].join(" "),
                 fs_type: r.first()?.to_string(),
                 source: r.get(1).unwrap_or(&"").to_string(),
