@@ -1695,17 +1695,14 @@ fn a_kernel_without_a_namespace_type_is_named() {
         if kinds.contains(&"--user") {
             args.extend(maps);
         }
-        let mut cmd = Command::new(PINNS);
-        cmd.arg("-d").arg(&dir).args(&args);
-        deny(
-            &mut cmd,
-            libc::SYS_unshare,
-            0,
-            flag as u32,
-            true,
-            libc::EINVAL,
-        );
-        run_cmd(&mut cmd)
+        // The pin, with unshare(2) of this type failing with `errno`.
+        let failing_with = |errno| {
+            let mut cmd = Command::new(PINNS);
+            cmd.arg("-d").arg(&dir).args(&args);
+            deny(&mut cmd, libc::SYS_unshare, 0, flag as u32, true, errno);
+            cmd
+        };
+        run_cmd(&mut failing_with(libc::EINVAL))
             .refused(&[1])
             .says(step)
             .says("does not support")
@@ -1717,17 +1714,7 @@ fn a_kernel_without_a_namespace_type_is_named() {
         );
         assert!(nsfs_under(&dir).is_empty());
         // Any other errno is passed on as it is, not blamed on the kernel.
-        let mut cmd = Command::new(PINNS);
-        cmd.arg("-d").arg(&dir).args(&args);
-        deny(
-            &mut cmd,
-            libc::SYS_unshare,
-            0,
-            flag as u32,
-            true,
-            libc::ENOSPC,
-        );
-        run_cmd(&mut cmd)
+        run_cmd(&mut failing_with(libc::ENOSPC))
             .refused(&[1])
             .says(step)
             .says("No space left on device");
