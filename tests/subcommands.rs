@@ -43,7 +43,7 @@ fn pid_pin_from_pid_equals_the_process_namespace() {
     let d = PinDir::new();
     let unshare = Child::spawn(
         Command::new("unshare")
-            .args(["--pid", "--fork", "sleep", "30"])
+            .args(["--pid", "--fork", "--kill-child", "sleep", "30"])
             .stdin(Stdio::null()),
     );
     let mut inner = Vec::new();

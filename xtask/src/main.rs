@@ -1,0 +1,134 @@
+//! `cargo xtask test [ARGS...]`: the project's one test command.
+//!
+//! The suite runs real programs from Debian's packages (runc, podman,
+//! containerd, the CNI plugins, the shells whose completions it checks,
+//! mandoc…). On a fresh Debian machine with only the Rust toolchain, this
+//! installs whichever of those packages are missing (as root, with
+//! apt-get), then runs `cargo test ARGS...` and exits with its status.
+//! `cargo xtask setup` only installs.
+
+use std::process::{Command, ExitCode};
+
+/// Every Debian package the test suite runs a program from, with why.
+const PACKAGES: &[(&str, &str)] = &[
+    ("util-linux", "nsenter, unshare, setpriv, mount"),
+    ("iproute2", "ip netns, ip link"),
+    ("runc", "containers joining pins (tests/e2e_pod.rs)"),
+    ("busybox-static", "the containers' root filesystem"),
+    ("podman", "tests/neighbours.rs, docs/podman.sh"),
+    ("containerd", "tests/neighbours.rs, docs/containerd.sh"),
+    ("containernetworking-plugins", "tests/neighbours.rs, docs/cni.sh"),
+    ("iptables", "the CNI portmap plugin"),
+    ("iputils-ping", "docs/cni.sh"),
+    ("curl", "docs/cni.sh"),
+    ("jq", "docs/cni.sh"),
+    ("strace", "fault injection (tests/faults.rs)"),
+    ("mandoc", "man page lint (tests/man.rs)"),
+    ("groff-base", "man page lint (tests/man.rs)"),
+    ("man-db", "man -w, for the Debian package's test"),
+    ("bash-completion", "the Debian package's bash completion, loaded"),
+    ("zsh", "completion scripts, checked by each shell"),
+    ("fish", "completion scripts, checked by each shell"),
+    ("elvish", "completion scripts, checked by each shell"),
+    ("gcc", "C programs the tests and the bench build"),
+];
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let task = args.next();
+    let rest: Vec<String> = args.collect();
+    let result = match task.as_deref() {
+        Some("test") => setup().and_then(|()| cargo_test(&rest)),
+        Some("setup") => setup().map(|()| ExitCode::SUCCESS),
+        _ => {
+            eprintln!("usage: cargo xtask test [CARGO TEST ARGS...] | cargo xtask setup");
+            return ExitCode::from(2);
+        }
+    };
+    result.unwrap_or_else(|err| {
+        eprintln!("xtask: {err}");
+        ExitCode::FAILURE
+    })
+}
+
+/// Installs the missing packages; nothing when all are there.
+fn setup() -> Result<(), String> {
+    let missing = missing_packages()?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { geteuid() } != 0 {
+        return Err(format!(
+            "the tests run as root, and these Debian packages are missing: {}",
+            missing.join(" ")
+        ));
+    }
+    eprintln!("xtask: installing {}", missing.join(" "));
+    // Wait for another apt or dpkg run rather than fail at once.
+    let lock = ["-o", "DPkg::Lock::Timeout=300", "-qq"];
+    run(Command::new("apt-get").args(lock).arg("update"))?;
+    run(Command::new("apt-get")
+        .args(lock)
+        .args(["install", "-y"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    let still = missing_packages()?;
+    if still.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("still missing after apt-get: {}", still.join(" ")))
+    }
+}
+
+/// The packages of [`PACKAGES`] that dpkg does not have installed.
+fn missing_packages() -> Result<Vec<String>, String> {
+    let names: Vec<&str> = PACKAGES.iter().map(|(name, _)| *name).collect();
+    // Unknown packages make dpkg-query exit 1; its output still lists the
+    // known ones, so read the output whatever the status.
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f", "${Package} ${db:Status-Status}\n"])
+        .args(&names)
+        .output()
+        .map_err(|e| format!("running dpkg-query (a Debian machine is needed): {e}"))?;
+    let listed = String::from_utf8_lossy(&out.stdout);
+    let installed: Vec<&str> = listed
+        .lines()
+        .filter_map(|l| l.strip_suffix(" installed"))
+        .map(|p| p.split(':').next().unwrap_or(p))
+        .collect();
+    Ok(names
+        .into_iter()
+        .filter(|n| !installed.contains(n))
+        .map(str::to_string)
+        .collect())
+}
+
+fn cargo_test(args: &[String]) -> Result<ExitCode, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .arg("test")
+        .args(args)
+        .status()
+        .map_err(|e| format!("running cargo test: {e}"))?;
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => ExitCode::FAILURE,
+    })
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let status = cmd
+        .status()
+        .map_err(|e| format!("running {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed: {status}"))
+    }
+}
+
+unsafe extern "C" {
+    fn geteuid() -> u32;
+}
