@@ -4,10 +4,25 @@
 //! containerd, the CNI plugins, the shells whose completions it checks,
 //! mandoc…). On a fresh Debian machine with only the Rust toolchain, this
 //! installs whichever of those packages are missing (as root, with
-//! apt-get), then runs `cargo test ARGS...` and exits with its status.
-//! `cargo xtask setup` only installs.
+//! apt-get), and cargo-deb (which packages pinns as a `.deb`; not in
+//! Debian) under `target/tools`, inside the checkout; then it runs
+//! `cargo test ARGS...` and exits with its status. `cargo xtask setup`
+//! only installs.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+/// cargo-deb, the one cargo tool the tests run (tests/package.rs), at a
+/// fixed version, built without its optional debug-symbol support.
+const CARGO_DEB: &[&str] = &[
+    "cargo-deb",
+    "--version",
+    "3.8.0",
+    "--locked",
+    "--no-default-features",
+    "--features",
+    "lzma",
+];
 
 /// Every Debian package the test suite runs a program from, with why.
 const PACKAGES: &[(&str, &str)] = &[
@@ -51,8 +66,36 @@ fn main() -> ExitCode {
     })
 }
 
-/// Installs the missing packages; nothing when all are there.
+/// Installs what is missing; nothing when all is there.
 fn setup() -> Result<(), String> {
+    install_packages()?;
+    install_cargo_deb()
+}
+
+/// The checkout's root: this crate lives in `xtask/`.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask/ has a parent")
+        .to_path_buf()
+}
+
+/// Installs cargo-deb into `target/tools`, where tests/package.rs looks.
+fn install_cargo_deb() -> Result<(), String> {
+    let tools = root().join("target/tools");
+    if tools.join("bin/cargo-deb").exists() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing cargo-deb into {}", tools.display());
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(Command::new(cargo)
+        .args(["install", "--quiet", "--root"])
+        .arg(&tools)
+        .args(CARGO_DEB))
+}
+
+/// Installs the missing Debian packages.
+fn install_packages() -> Result<(), String> {
     let missing = missing_packages()?;
     if missing.is_empty() {
         return Ok(());

@@ -1,0 +1,99 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_pinns_global_optspecs
+    string join \n d/dir= f/filename= n/net= i/ipc= u/uts= c/cgroup= U/user= m/mnt= p/pid= t/time= s/sysctl= uid-mapping= gid-mapping= from-pid= loopback monotonic= boottime= json v/verbose h/help V/version
+end
+
+function __fish_pinns_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_pinns_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_pinns_using_subcommand
+    set -l cmd (__fish_pinns_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c pinns -n "__fish_pinns_needs_command" -s d -l dir -d 'Pin directory; created (0755) if missing' -r -F
+complete -c pinns -n "__fish_pinns_needs_command" -s f -l filename -d 'Pin name: one path component (pins are DIR/<type>ns/NAME)' -r
+complete -c pinns -n "__fish_pinns_needs_command" -s n -l net -d 'New network namespace (=host: pin the current one)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
+complete -c pinns -n "__fish_pinns_needs_command" -s i -l ipc -d 'New IPC namespace (=host: pin the current one)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
+complete -c pinns -n "__fish_pinns_needs_command" -s u -l uts -d 'New UTS namespace (=host: pin the current one)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
+complete -c pinns -n "__fish_pinns_needs_command" -s c -l cgroup -d 'New cgroup namespace (=host: pin the current one)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
+complete -c pinns -n "__fish_pinns_needs_command" -s U -l user -d 'New user namespace, owning the other new ones; needs both mappings' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
+complete -c pinns -n "__fish_pinns_needs_command" -s m -l mnt -d 'New mount namespace (pinned in DIR/mntns, an unbindable mount)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
+complete -c pinns -n "__fish_pinns_needs_command" -s p -l pid -d 'New PID namespace, pinned before any process is in it' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
+complete -c pinns -n "__fish_pinns_needs_command" -s t -l time -d 'New time namespace (see --monotonic, --boottime)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
+complete -c pinns -n "__fish_pinns_needs_command" -s s -l sysctl -d 'Set a sysctl inside the new namespaces before pinning (repeatable)' -r
+complete -c pinns -n "__fish_pinns_needs_command" -l uid-mapping -d 'Uid mapping of the new user namespace: CONTAINER-HOST-SIZE[@...]' -r
+complete -c pinns -n "__fish_pinns_needs_command" -l gid-mapping -d 'Gid mapping of the new user namespace: CONTAINER-HOST-SIZE[@...]' -r
+complete -c pinns -n "__fish_pinns_needs_command" -l from-pid -d 'Pin the namespaces of a running process instead of creating new ones' -r
+complete -c pinns -n "__fish_pinns_needs_command" -l monotonic -d 'CLOCK_MONOTONIC offset of the new time namespace, in seconds' -r
+complete -c pinns -n "__fish_pinns_needs_command" -l boottime -d 'CLOCK_BOOTTIME offset of the new time namespace, in seconds' -r
+complete -c pinns -n "__fish_pinns_needs_command" -l loopback -d 'Bring lo up inside the new network namespace'
+complete -c pinns -n "__fish_pinns_needs_command" -l json -d 'On success, print one JSON object: each pin\'s type, path and inode'
+complete -c pinns -n "__fish_pinns_needs_command" -s v -l verbose -d 'Print each pin made'
+complete -c pinns -n "__fish_pinns_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pinns -n "__fish_pinns_needs_command" -s V -l version -d 'Print version'
+complete -c pinns -n "__fish_pinns_needs_command" -f -a "pin" -d 'Create (or take) namespaces and pin them under DIR/<type>ns/NAME (the default)'
+complete -c pinns -n "__fish_pinns_needs_command" -f -a "unpin" -d 'Unmount and remove the pins of NAME'
+complete -c pinns -n "__fish_pinns_needs_command" -f -a "list" -d 'List every pinned NAME under DIR, live or stale'
+complete -c pinns -n "__fish_pinns_needs_command" -f -a "exec" -d 'Run a command inside NAME\'s pinned namespaces'
+complete -c pinns -n "__fish_pinns_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s d -l dir -d 'Pin directory; created (0755) if missing' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s f -l filename -d 'Pin name: one path component (pins are DIR/<type>ns/NAME)' -r
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s n -l net -d 'New network namespace (=host: pin the current one)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s i -l ipc -d 'New IPC namespace (=host: pin the current one)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s u -l uts -d 'New UTS namespace (=host: pin the current one)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s c -l cgroup -d 'New cgroup namespace (=host: pin the current one)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s U -l user -d 'New user namespace, owning the other new ones; needs both mappings' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s m -l mnt -d 'New mount namespace (pinned in DIR/mntns, an unbindable mount)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s p -l pid -d 'New PID namespace, pinned before any process is in it' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s t -l time -d 'New time namespace (see --monotonic, --boottime)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s s -l sysctl -d 'Set a sysctl inside the new namespaces before pinning (repeatable)' -r
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -l uid-mapping -d 'Uid mapping of the new user namespace: CONTAINER-HOST-SIZE[@...]' -r
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -l gid-mapping -d 'Gid mapping of the new user namespace: CONTAINER-HOST-SIZE[@...]' -r
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -l from-pid -d 'Pin the namespaces of a running process instead of creating new ones' -r
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -l monotonic -d 'CLOCK_MONOTONIC offset of the new time namespace, in seconds' -r
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -l boottime -d 'CLOCK_BOOTTIME offset of the new time namespace, in seconds' -r
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -l loopback -d 'Bring lo up inside the new network namespace'
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -l json -d 'On success, print one JSON object: each pin\'s type, path and inode'
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s v -l verbose -d 'Print each pin made'
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s d -l dir -d 'Pin directory' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s f -l filename -d 'Pin name' -r
+complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s n -l net -d 'Network namespace'
+complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s i -l ipc -d 'IPC namespace'
+complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s u -l uts -d 'UTS namespace'
+complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s c -l cgroup -d 'Cgroup namespace'
+complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s U -l user -d 'User namespace'
+complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s m -l mnt -d 'Mount namespace'
+complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s p -l pid -d 'PID namespace'
+complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s t -l time -d 'Time namespace'
+complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s v -l verbose -d 'Print each pin removed'
+complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s h -l help -d 'Print help'
+complete -c pinns -n "__fish_pinns_using_subcommand list" -s d -l dir -d 'Pin directory' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand list" -l json -d 'Print JSON instead of a table'
+complete -c pinns -n "__fish_pinns_using_subcommand list" -s h -l help -d 'Print help'
+complete -c pinns -n "__fish_pinns_using_subcommand exec" -s d -l dir -d 'Pin directory' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand exec" -s f -l filename -d 'Pin name' -r
+complete -c pinns -n "__fish_pinns_using_subcommand exec" -s n -l net -d 'Network namespace'
+complete -c pinns -n "__fish_pinns_using_subcommand exec" -s i -l ipc -d 'IPC namespace'
+complete -c pinns -n "__fish_pinns_using_subcommand exec" -s u -l uts -d 'UTS namespace'
+complete -c pinns -n "__fish_pinns_using_subcommand exec" -s c -l cgroup -d 'Cgroup namespace'
+complete -c pinns -n "__fish_pinns_using_subcommand exec" -s U -l user -d 'User namespace'
+complete -c pinns -n "__fish_pinns_using_subcommand exec" -s m -l mnt -d 'Mount namespace'
+complete -c pinns -n "__fish_pinns_using_subcommand exec" -s p -l pid -d 'PID namespace'
+complete -c pinns -n "__fish_pinns_using_subcommand exec" -s t -l time -d 'Time namespace'
+complete -c pinns -n "__fish_pinns_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c pinns -n "__fish_pinns_using_subcommand completions" -s h -l help -d 'Print help'
