@@ -65,7 +65,7 @@ pub enum Command {
     Pin(Lazy<PinArgs>),
     /// Unmount and remove the pins of NAME
     Unpin(Lazy<UnpinArgs>),
-    /// List every pinned NAME under DIR, live or stale
+    /// List every pinned NAME under DIR, live or stale, and who is inside
     List(Lazy<ListArgs>),
     /// Run a command inside NAME's pinned namespaces
     Exec(Lazy<ExecArgs>),
