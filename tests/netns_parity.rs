@@ -17,20 +17,32 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use common::*;
 
-/// `/etc/netns/NAME` with some files, removed (with `/etc/netns`, if this
-/// guard made it and it is empty) when dropped.
+/// `/etc/netns/NAME` with some files, removed when dropped (with
+/// `/etc/netns` too once empty, unless it was there before these tests).
 struct EtcNetns {
     dir: PathBuf,
-    made_parent: bool,
+}
+
+const ETC_NETNS: &str = "/etc/netns";
+
+/// Whether `/etc/netns` existed before any test of this process made it.
+fn etc_netns_was_there() -> bool {
+    static THERE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *THERE.get_or_init(|| Path::new(ETC_NETNS).exists())
 }
 
 impl EtcNetns {
     fn new(name: &str, files: &[(&str, &str)]) -> EtcNetns {
-        let parent = Path::new("/etc/netns");
-        let made_parent = !parent.exists();
-        let dir = parent.join(name);
-        fs::create_dir_all(&dir).unwrap();
-        let guard = EtcNetns { dir, made_parent };
+        etc_netns_was_there();
+        let dir = Path::new(ETC_NETNS).join(name);
+        // Another test's guard may remove an empty /etc/netns between our
+        // making it and making NAME in it: try again.
+        let mut tries = 0;
+        while let Err(e) = fs::create_dir_all(&dir) {
+            tries += 1;
+            assert!(tries < 10, "creating {}: {e}", dir.display());
+        }
+        let guard = EtcNetns { dir };
         for (file, text) in files {
             fs::write(guard.dir.join(file), text).unwrap();
         }
@@ -41,9 +53,9 @@ impl EtcNetns {
 impl Drop for EtcNetns {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.dir);
-        if self.made_parent {
+        if !etc_netns_was_there() {
             // Fails, harmlessly, while another test still has a NAME there.
-            let _ = fs::remove_dir("/etc/netns");
+            let _ = fs::remove_dir(ETC_NETNS);
         }
     }
 }
@@ -173,6 +185,35 @@ fn exec_gives_the_command_the_mounts_of_ip_netns_exec() {
     let (mnt_seen, resolv_seen) = out.split_once("---\n").unwrap();
     assert_eq!(mnt_seen.trim(), format!("mnt:[{}]", inode(&mnt_pin)));
     assert_eq!(resolv_seen, host_resolv);
+    assert_eq!(host_sys_etc_mounts(), host_mounts);
+}
+
+/// A pod with a user namespace and no mount pin: the mounts are made
+/// before the user namespace is entered, so the command, root in the pod,
+/// still gets the pod's sysfs and the /etc/netns files.
+#[test]
+fn exec_gives_a_user_namespace_pod_the_same_mounts() {
+    let d = PinDir::new();
+    let name = unique("userview");
+    let resolv = format!("nameserver 192.0.2.54\n# {name}\n");
+    let _etc = EtcNetns::new(&name, &[("resolv.conf", &resolv)]);
+    let host_mounts = host_sys_etc_mounts();
+    d.ok(&[
+        "-f",
+        &name,
+        "--user",
+        "--uid-mapping=0-100000-65536",
+        "--gid-mapping=0-100000-65536",
+        "--net",
+        "--loopback",
+    ]);
+    let out = exec_sh(
+        &d,
+        &["-f", &name],
+        "id -u; echo ---; ls /sys/class/net; echo ---; cat /etc/resolv.conf",
+    );
+    let parts: Vec<&str> = out.split("---\n").collect();
+    assert_eq!(parts, ["0\n", "lo\n", resolv.as_str()], "{out}");
     assert_eq!(host_sys_etc_mounts(), host_mounts);
 }
 
