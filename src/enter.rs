@@ -97,7 +97,7 @@ pub fn enter_with(dir: &Path, name: &str, kinds: KindSet, netns_mounts: bool) ->
         };
         if !mount::is_nsfs(fd.as_fd()) {
             return Err(Error::Refused(format!(
-                "{}: stale pin (no namespace is mounted there; `pinns unpin` removes it)",
+                "{}: stale pin (no namespace is mounted there; `pinns unpin` or `pinns prune` removes it)",
                 path.display()
             )));
         }
