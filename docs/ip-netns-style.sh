@@ -8,5 +8,5 @@ NAME=${1:-blue}
 ip netns list | grep -w "$NAME"          # ip netns sees it
 ip netns exec "$NAME" ip -brief link show lo   # lo UNKNOWN ... <LOOPBACK,UP,LOWER_UP>
 "$PINNS" exec -f "$NAME" -- ip -brief addr show lo  # lo UNKNOWN 127.0.0.1/8 ::1/128
-"$PINNS" list | grep -w "$NAME"          # NAME net INODE live
+"$PINNS" list | grep -w "$NAME"          # NAME net INODE live PROCS
 "$PINNS" unpin -f "$NAME"                # ip netns delete NAME

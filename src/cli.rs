@@ -27,6 +27,7 @@ Examples:
   pinns -d /run -f pod1 --net --ipc --uts          pin a pod's namespaces
   pinns exec -d /run -f pod1 -- ip addr            run a command inside them
   pinns list -d /run                               list pins, live or stale
+  pinns prune -d /run                              remove stale pins
   pinns unpin -d /run -f pod1                      remove every pin of pod1";
 
 /// `pinns`: pin Linux namespaces to files.
@@ -64,10 +65,12 @@ pub enum Command {
     Pin(Lazy<PinArgs>),
     /// Unmount and remove the pins of NAME
     Unpin(Lazy<UnpinArgs>),
-    /// List every pinned NAME under DIR, live or stale
+    /// List every pinned NAME under DIR, live or stale, and who is inside
     List(Lazy<ListArgs>),
     /// Run a command inside NAME's pinned namespaces
     Exec(Lazy<ExecArgs>),
+    /// Remove stale pins: empty files no namespace is mounted on
+    Prune(Lazy<PruneArgs>),
     /// Print a shell completion script
     Completions(Lazy<CompletionsArgs>),
 }
@@ -266,6 +269,10 @@ pub struct ListArgs {
     #[arg(short = 'd', long = "dir", value_name = "DIR", default_value = "/run")]
     pub dir: PathBuf,
 
+    /// Show only the pins whose namespace process PID is in (ip netns identify)
+    #[arg(long = "pid", value_name = "PID")]
+    pub pid: Option<u32>,
+
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
@@ -286,9 +293,29 @@ pub struct ExecArgs {
     #[command(flatten)]
     pub types: TypeSelection,
 
+    /// Leave the mounts as they are: no new /sys, no /etc/netns/NAME files
+    #[arg(long = "no-netns-mounts")]
+    pub no_netns_mounts: bool,
+
     /// The command and its arguments
     #[arg(value_name = "CMD", required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<OsString>,
+}
+
+/// The arguments of `prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Pin directory
+    #[arg(short = 'd', long = "dir", value_name = "DIR", default_value = "/run")]
+    pub dir: PathBuf,
+
+    /// Say what would be removed, and remove nothing
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+
+    /// Print JSON: what was removed and what was kept, and why
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The arguments of `completions`.

@@ -20,6 +20,10 @@ pub struct Entered {
     /// Whether a command must now run as a child to be inside them all
     /// (a pid or time namespace applies to children only).
     pub needs_child: bool,
+    /// Whether the calling process got the mounts of `ip netns exec` (a
+    /// mount namespace of its own, `/sys` of the pinned network namespace,
+    /// `/etc/netns/NAME` files over `/etc`): see [`enter_with`].
+    pub netns_mounts: bool,
 }
 
 fn link_type(kind: Kind) -> LinkNameSpaceType {
@@ -47,7 +51,24 @@ fn link_type(kind: Kind) -> LinkNameSpaceType {
 /// This changes the whole calling process and needs it single-threaded
 /// (a user or mount namespace cannot be entered otherwise): it is meant
 /// for a process about to exec, as `pinns exec` is.
+///
+/// The mount namespace is left as it is: [`enter_with`] can give the
+/// process the mounts `ip netns exec` would.
 pub fn enter(dir: &Path, name: &str, kinds: KindSet) -> Result<Entered> {
+    enter_with(dir, name, kinds, false)
+}
+
+/// [`enter`], and with `netns_mounts`, when the pins entered include a
+/// network pin but no mount pin, what `ip netns exec NAME` does too: the
+/// process gets a mount namespace of its own (the host's mounts as slaves,
+/// so nothing propagates back), with a fresh sysfs of the pinned network
+/// namespace on `/sys` and each file `/etc/netns/NAME/F` bind-mounted over
+/// `/etc/F` (missing targets skipped). See ip-netns(8).
+///
+/// Those mounts are made before a pinned user namespace is entered, so
+/// they are owned by the caller's (the host's) and nothing is locked; this
+/// needs root (`CAP_SYS_ADMIN`), as mounting does.
+pub fn enter_with(dir: &Path, name: &str, kinds: KindSet, netns_mounts: bool) -> Result<Entered> {
     check_name(name)?;
     let pin_dir = PinDir::open(dir, false)?;
     // Open every pin before entering anything: after entering a mount
@@ -76,7 +97,7 @@ pub fn enter(dir: &Path, name: &str, kinds: KindSet) -> Result<Entered> {
         };
         if !mount::is_nsfs(fd.as_fd()) {
             return Err(Error::Refused(format!(
-                "{}: stale pin (no namespace is mounted there; `pinns unpin` removes it)",
+                "{}: stale pin (no namespace is mounted there; `pinns unpin` or `pinns prune` removes it)",
                 path.display()
             )));
         }
@@ -90,8 +111,29 @@ pub fn enter(dir: &Path, name: &str, kinds: KindSet) -> Result<Entered> {
     }
 
     let entered: KindSet = open.iter().map(|(k, _)| *k).collect();
-    // Two passes, as nsenter(1): whatever fails in the first is retried
-    // once the others (the user namespace above all) are entered.
+    let view = netns_mounts && entered.contains(Kind::Net) && !entered.contains(Kind::Mnt);
+    if view {
+        // Everything but the user namespace first, so that the mounts
+        // below are made with the caller's privileges, in a mount
+        // namespace owned by its user namespace (none of them locked).
+        let (user, rest): (Vec<_>, Vec<_>) = open.into_iter().partition(|(k, _)| *k == Kind::User);
+        enter_all(rest, &pin_dir, name)?;
+        crate::netns_view::set_up(name)?;
+        enter_all(user, &pin_dir, name)?;
+    } else {
+        enter_all(open, &pin_dir, name)?;
+    }
+    Ok(Entered {
+        kinds: entered,
+        needs_child: entered.contains(Kind::Pid) || entered.contains(Kind::Time),
+        netns_mounts: view,
+    })
+}
+
+/// Enters each open pin, in order. Two passes, as nsenter(1): whatever
+/// fails in the first is retried once the others (the user namespace
+/// above all) are entered.
+fn enter_all(open: Vec<(Kind, OwnedFd)>, pin_dir: &PinDir, name: &str) -> Result<()> {
     let mut pending = open;
     for pass in 0..2 {
         let mut failed = Vec::new();
@@ -117,10 +159,7 @@ pub fn enter(dir: &Path, name: &str, kinds: KindSet) -> Result<Entered> {
             break;
         }
     }
-    Ok(Entered {
-        kinds: entered,
-        needs_child: entered.contains(Kind::Pid) || entered.contains(Kind::Time),
-    })
+    Ok(())
 }
 
 /// Becomes uid and gid 0 in the user namespace just entered, with no

@@ -9,7 +9,8 @@
 //!
 //! The `pinns` command line is a thin layer over these functions:
 //! [`pin`](fn@pin) (with a [`Plan`]), [`unpin`](fn@unpin), [`list`](fn@list)
-//! and [`enter`](fn@enter).
+//! (and [`identify`]), [`enter`](fn@enter) (and [`enter_with`]) and
+//! [`prune`](fn@prune).
 //!
 //! ```no_run
 //! use pinns::{Kind, Plan};
@@ -44,19 +45,22 @@ mod helper;
 pub mod idmap;
 mod list;
 pub mod mount;
+mod netns_view;
 mod ns;
 mod pin;
 mod plan;
+mod prune;
 pub mod sysctl;
 mod unpin;
 
-pub use enter::{Entered, enter};
+pub use enter::{Entered, enter, enter_with};
 pub use error::{Error, Result};
 pub use idmap::IdMap;
-pub use list::{Entry, PinInfo, State, list};
+pub use list::{Entry, PinInfo, State, identify, list};
 pub use mount::Removed;
 pub use ns::{Kind, KindSet};
 pub use pin::{Creator, Pinned, pin, pin_with};
 pub use plan::{Plan, PlanBuilder, Source, check_name};
+pub use prune::{Kept, Pruned, prune};
 pub use sysctl::Sysctl;
 pub use unpin::unpin;

@@ -1,6 +1,9 @@
-//! Listing the pins under a directory, live or stale.
+//! Listing the pins under a directory, live or stale, with the processes
+//! inside each pinned namespace (`ip netns pids`), or only the pins a given
+//! process is inside (`ip netns identify`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, StatxFlags};
@@ -35,6 +38,11 @@ pub struct PinInfo {
     pub inode: u64,
     /// Live or stale.
     pub state: State,
+    /// The processes in the pinned namespace, by pid, ascending: those
+    /// whose `/proc/PID/ns/<type>` is this namespace (for pid and time
+    /// pins, the namespace the process is in, not its children's). Empty
+    /// for a stale pin.
+    pub pids: Vec<u32>,
 }
 
 /// Every pin of one NAME.
@@ -47,11 +55,129 @@ pub struct Entry {
 }
 
 /// Lists every NAME pinned under `dir`, sorted by name, with each pin's
-/// type, inode and state. A missing directory lists nothing.
+/// type, inode, state and the processes inside. A missing directory lists
+/// nothing.
 ///
-/// One `statx` per pin and no read of the mount table, so listing stays
-/// fast with thousands of pods.
+/// One `statx` per pin, no read of the mount table, and one pass over
+/// `/proc` (one `statx` per process and type that has live pins), so
+/// listing stays fast with thousands of pods.
 pub fn list(dir: &Path) -> Result<Vec<Entry>> {
+    let mut entries = pins(dir)?;
+    count_processes(&mut entries)?;
+    Ok(entries)
+}
+
+/// Like [`list`], but keeps only the pins whose namespace process `pid`
+/// is in, and only the names with such pins: `ip netns identify PID`,
+/// for every type. A process that does not exist is an error.
+pub fn identify(dir: &Path, pid: u32) -> Result<Vec<Entry>> {
+    let process = rustix::fs::open(
+        format!("/proc/{pid}").as_str(),
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|errno| match errno {
+        Errno::NOENT => Error::Refused(format!("process {pid}: no such process")),
+        errno => Error::os(format!("opening /proc/{pid}"), errno),
+    })?;
+    let mut entries = pins(dir)?;
+    // The namespaces of the process, one statx per type that has pins.
+    let mut inside: HashMap<Kind, u64> = HashMap::new();
+    for kind in live_kinds(&entries).iter() {
+        let link = format!("ns/{}", kind.own_link());
+        match rustix::fs::statx(&process, link.as_str(), AtFlags::empty(), StatxFlags::INO) {
+            Ok(stx) => {
+                inside.insert(kind, stx.stx_ino);
+            }
+            // A kernel without this type (or a process just gone): in none.
+            Err(Errno::NOENT) => {}
+            Err(errno) => {
+                return Err(Error::os(format!("inspecting /proc/{pid}/{link}"), errno));
+            }
+        }
+    }
+    for entry in &mut entries {
+        entry
+            .pins
+            .retain(|p| p.state == State::Live && inside.get(&p.kind) == Some(&p.inode));
+    }
+    entries.retain(|e| !e.pins.is_empty());
+    count_processes(&mut entries)?;
+    Ok(entries)
+}
+
+/// The types that have a live pin among `entries`.
+fn live_kinds(entries: &[Entry]) -> crate::KindSet {
+    entries
+        .iter()
+        .flat_map(|e| &e.pins)
+        .filter(|p| p.state == State::Live)
+        .map(|p| p.kind)
+        .collect()
+}
+
+/// Fills in each live pin's `pids`, in one pass over `/proc`: for each
+/// process, one `statx` of `/proc/PID/ns/<type>` per type that has live
+/// pins (not per pin), matched against the pins by namespace inode.
+fn count_processes(entries: &mut [Entry]) -> Result<()> {
+    let kinds = live_kinds(entries);
+    if kinds.is_empty() {
+        return Ok(());
+    }
+    // Namespace inodes are unique within nsfs; the type keeps it exact.
+    let mut by_ns: HashMap<(Kind, u64), Vec<(usize, usize)>> = HashMap::new();
+    for (e, entry) in entries.iter().enumerate() {
+        for (p, pin) in entry.pins.iter().enumerate() {
+            if pin.state == State::Live {
+                by_ns.entry((pin.kind, pin.inode)).or_default().push((e, p));
+            }
+        }
+    }
+    let proc_dir: OwnedFd = rustix::fs::open(
+        "/proc",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .with(|| "opening /proc".to_string())?;
+    let processes = rustix::fs::Dir::read_from(&proc_dir).with(|| "reading /proc".to_string())?;
+    let mut link = String::new();
+    for process in processes {
+        let process = process.with(|| "reading /proc".to_string())?;
+        let Some(pid) = process
+            .file_name()
+            .to_str()
+            .ok()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        for kind in kinds.iter() {
+            link.clear();
+            use std::fmt::Write;
+            let _ = write!(link, "{pid}/ns/{}", kind.own_link());
+            // Following the link stats the namespace itself. A process
+            // that exited meanwhile (ENOENT) or that we may not inspect
+            // (EACCES, when not root) is in none we can tell.
+            let Ok(stx) =
+                rustix::fs::statx(&proc_dir, link.as_str(), AtFlags::empty(), StatxFlags::INO)
+            else {
+                continue;
+            };
+            if let Some(pins) = by_ns.get(&(kind, stx.stx_ino)) {
+                for &(e, p) in pins {
+                    entries[e].pins[p].pids.push(pid);
+                }
+            }
+        }
+    }
+    for pin in entries.iter_mut().flat_map(|e| e.pins.iter_mut()) {
+        pin.pids.sort_unstable();
+    }
+    Ok(())
+}
+
+/// Every pin under `dir`, by name, without the processes.
+fn pins(dir: &Path) -> Result<Vec<Entry>> {
     let pin_dir = match PinDir::open(dir, false) {
         Ok(d) => d,
         Err(e) if e.errno() == Some(Errno::NOENT) => return Ok(Vec::new()),
@@ -109,6 +235,7 @@ pub fn list(dir: &Path) -> Result<Vec<Entry>> {
                 path: display.join(name),
                 inode: stx.stx_ino,
                 state: if live { State::Live } else { State::Stale },
+                pids: Vec::new(),
             });
         }
     }

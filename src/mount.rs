@@ -1,4 +1,6 @@
-//! Safe mounting: the only module that mounts or unmounts anything.
+//! Safe mounting: the only module that mounts or unmounts anything in a
+//! shared mount namespace. (`netns_view.rs` mounts too, but only in the
+//! mount namespace of its own `pinns exec` makes for the command.)
 //!
 //! Everything is done relative to file descriptors, never by re-resolving
 //! a path the user (or an attacker sharing the directory) could swap:

@@ -15,7 +15,7 @@ use std::process::{Command, Output};
 const PINNS: &str = env!("CARGO_BIN_EXE_pinns");
 
 /// Every subcommand, which every script must offer.
-const SUBCOMMANDS: [&str; 5] = ["pin", "unpin", "list", "exec", "completions"];
+const SUBCOMMANDS: [&str; 6] = ["pin", "unpin", "list", "exec", "prune", "completions"];
 
 /// A few options, among them the CRI-O flags every script must know.
 const OPTIONS: [&str; 5] = ["filename", "uid-mapping", "sysctl", "loopback", "from-pid"];

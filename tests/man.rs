@@ -32,7 +32,7 @@ const SECTION: &str = "8";
 
 /// The date of the last non-trivial change to the pages (the `.TH` date).
 /// A fixed date keeps the output reproducible: bump it with such a change.
-const DATE: &str = "2026-11-27";
+const DATE: &str = "2026-12-01";
 
 /// The hand-written sections every page has, in the order it has them.
 const HAND_WRITTEN: [&str; 5] = ["EXIT STATUS", "FILES", "NOTES", "EXAMPLES", "SEE ALSO"];

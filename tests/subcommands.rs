@@ -346,10 +346,12 @@ fn list_reports_live_and_stale() {
     let table = stdout(&d.ok(&["list"]));
     assert!(table.starts_with("NAME"), "{table}");
     assert_eq!(table.lines().count(), 1 + 4, "{table}");
+    // NAME TYPE INODE STATE PROCS: a stale pin has no process count.
     assert!(
-        table
-            .lines()
-            .any(|l| l.starts_with("stale") && l.ends_with("stale")),
+        table.lines().any(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            cols.first() == Some(&"stale") && cols[3..] == ["stale", "-"]
+        }),
         "{table}"
     );
 }
@@ -455,7 +457,12 @@ impl Drop for IpNetns {
 fn readme_examples_run() {
     let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/");
-    for script in ["pod-namespaces.sh", "ip-netns-style.sh"] {
+    for script in [
+        "pod-namespaces.sh",
+        "ip-netns-style.sh",
+        "who-is-in-a-pod.sh",
+        "leaked-pins.sh",
+    ] {
         let text = fs::read_to_string(format!("{docs}{script}")).unwrap();
         let body: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
         assert!(
@@ -499,4 +506,56 @@ fn readme_examples_run() {
     );
     assert!(text.contains(" live"), "{text}");
     assert!(!Path::new("/run/netns").join(&name).exists());
+
+    // Who is in a pod: PROCS, --pid, the pids in the JSON.
+    let pod = unique("who");
+    let out = Command::new("sh")
+        .arg(format!("{docs}who-is-in-a-pod.sh"))
+        .args([d.path().to_str().unwrap(), &pod])
+        .env("PINNS", PINNS)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .filter(|r: &Vec<&str>| r.first() == Some(&pod.as_str()))
+        .collect();
+    let cols = |r: &Vec<&str>| (r[1].to_string(), r[3].to_string(), r[4].to_string());
+    assert_eq!(
+        rows.iter().map(cols).collect::<Vec<_>>(),
+        [
+            ("uts".into(), "live".into(), "1".into()),
+            ("net".into(), "live".into(), "2".into()),
+            ("net".into(), "live".into(), "2".into()),
+        ],
+        "{text}"
+    );
+    assert!(text.contains("\"pids\":["), "{text}");
+    assert!(pin_files_under(d.path()).is_empty());
+
+    // Leaked pins: prune removes the leftovers and keeps the notes.
+    let pod = unique("leak");
+    let out = Command::new("sh")
+        .arg(format!("{docs}leaked-pins.sh"))
+        .args([d.path().to_str().unwrap(), &pod])
+        .env("PINNS", PINNS)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    let leaked = |ty: &str| d.path().join(ty).join(format!("{pod}-leaked"));
+    for ty in ["netns", "ipcns"] {
+        let path = leaked(ty).display().to_string();
+        assert!(text.contains(&format!("would remove {path}\n")), "{text}");
+        assert!(text.contains(&format!("removed {path}\n")), "{text}");
+    }
+    let notes = d.path().join("netns").join(format!("{pod}-notes"));
+    assert!(
+        stderr(&out).contains(&format!("pinns: kept {}: not empty", notes.display())),
+        "{}",
+        stderr(&out)
+    );
+    assert!(pin_files_under(d.path()).is_empty());
 }

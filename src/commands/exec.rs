@@ -12,7 +12,12 @@ const CANNOT_RUN: u8 = 126;
 const NOT_FOUND: u8 = 127;
 
 pub fn run(args: &ExecArgs) -> Result<u8> {
-    let entered = crate::enter(&args.dir, &args.name, args.types.kinds())?;
+    let entered = crate::enter_with(
+        &args.dir,
+        &args.name,
+        args.types.kinds(),
+        !args.no_netns_mounts,
+    )?;
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut command = Command::new(program);
     command.args(rest);

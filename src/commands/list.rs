@@ -5,7 +5,10 @@ use crate::error::Result;
 use crate::list::{Entry, State};
 
 pub fn run(args: &ListArgs) -> Result<u8> {
-    let entries = crate::list(&args.dir)?;
+    let entries = match args.pid {
+        Some(pid) => crate::identify(&args.dir, pid)?,
+        None => crate::list(&args.dir)?,
+    };
     if args.json {
         // A struct, not a map, so the keys keep the documented order.
         #[derive(serde::Serialize)]
@@ -23,7 +26,8 @@ pub fn run(args: &ListArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// One line a pin: `NAME TYPE INODE STATE`, names aligned.
+/// One line a pin: `NAME TYPE INODE STATE PROCS`, names aligned; PROCS is
+/// how many processes are in the namespace, `-` for a stale pin.
 fn table(entries: &[Entry]) -> String {
     if entries.is_empty() {
         return String::new();
@@ -34,15 +38,18 @@ fn table(entries: &[Entry]) -> String {
         .max()
         .unwrap_or(0)
         .max(4);
-    let mut out = format!("{:width$}  {:6}  {:>10}  STATE\n", "NAME", "TYPE", "INODE");
+    let mut out = format!(
+        "{:width$}  {:6}  {:>10}  STATE  PROCS\n",
+        "NAME", "TYPE", "INODE"
+    );
     for entry in entries {
         for pin in &entry.pins {
-            let state = match pin.state {
-                State::Live => "live",
-                State::Stale => "stale",
+            let (state, procs) = match pin.state {
+                State::Live => ("live", pin.pids.len().to_string()),
+                State::Stale => ("stale", "-".to_string()),
             };
             out.push_str(&format!(
-                "{:width$}  {:6}  {:>10}  {state}\n",
+                "{:width$}  {:6}  {:>10}  {state:5}  {procs:>5}\n",
                 entry.name,
                 pin.kind.name(),
                 pin.inode
@@ -50,4 +57,46 @@ fn table(entries: &[Entry]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::list::PinInfo;
+    use crate::ns::Kind;
+
+    fn pin(kind: Kind, inode: u64, state: State, pids: &[u32]) -> PinInfo {
+        PinInfo {
+            kind,
+            path: format!("/run/{}/x", kind.dir()).into(),
+            inode,
+            state,
+            pids: pids.to_vec(),
+        }
+    }
+
+    #[test]
+    fn table_appends_procs_and_dashes_stale_pins() {
+        let entries = [
+            Entry {
+                name: "pod1".into(),
+                pins: vec![
+                    pin(Kind::Net, 4026532179, State::Live, &[10, 20]),
+                    pin(Kind::Uts, 4026532178, State::Live, &[]),
+                ],
+            },
+            Entry {
+                name: "gone".into(),
+                pins: vec![pin(Kind::Net, 1573, State::Stale, &[])],
+            },
+        ];
+        assert_eq!(
+            table(&entries),
+            "NAME  TYPE         INODE  STATE  PROCS\n\
+             pod1  net     4026532179  live       2\n\
+             pod1  uts     4026532178  live       0\n\
+             gone  net           1573  stale      -\n"
+        );
+        assert_eq!(table(&[]), "");
+    }
 }

@@ -6,6 +6,7 @@ mod completions;
 mod exec;
 mod list;
 mod pin;
+mod prune;
 mod unpin;
 
 use crate::cli::{Cli, Command};
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Some(Command::Unpin(args)) => unpin::run(&args),
         Some(Command::List(args)) => list::run(&args),
         Some(Command::Exec(args)) => exec::run(&args),
+        Some(Command::Prune(args)) => prune::run(&args),
         Some(Command::Completions(args)) => completions::run(&args),
     }
 }

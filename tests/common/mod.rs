@@ -55,7 +55,7 @@ impl PinDir {
         let mut full: Vec<&str> = Vec::new();
         let dir = self.path().to_str().unwrap();
         match args.first() {
-            Some(&sub) if ["pin", "unpin", "list", "exec"].contains(&sub) => {
+            Some(&sub) if ["pin", "unpin", "list", "exec", "prune"].contains(&sub) => {
                 full.extend([sub, "-d", dir]);
                 full.extend(&args[1..]);
             }

@@ -1,0 +1,27 @@
+//! `pinns prune`: remove stale pins, saying what was removed and kept.
+
+use crate::cli::PruneArgs;
+use crate::error::{Error, Result};
+
+pub fn run(args: &PruneArgs) -> Result<u8> {
+    let pruned = crate::prune(&args.dir, args.dry_run)?;
+    if args.json {
+        super::print_json(&pruned)?;
+    } else {
+        let verb = if args.dry_run {
+            "would remove"
+        } else {
+            "removed"
+        };
+        let lines: String = pruned
+            .removed
+            .iter()
+            .map(|path| format!("{verb} {}\n", path.display()))
+            .collect();
+        super::print(&lines)?;
+        for kept in &pruned.kept {
+            eprintln!("pinns: kept {}: {}", kept.path.display(), kept.why);
+        }
+    }
+    Error::collect(pruned.failed).map(|()| 0)
+}
