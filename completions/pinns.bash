@@ -28,6 +28,9 @@ _pinns() {
             pinns,pin)
                 cmd="pinns__subcmd__pin"
                 ;;
+            pinns,prune)
+                cmd="pinns__subcmd__prune"
+                ;;
             pinns,unpin)
                 cmd="pinns__subcmd__unpin"
                 ;;
@@ -38,7 +41,7 @@ _pinns() {
 
     case "${cmd}" in
         pinns)
-            opts="-d -f -n -i -u -c -U -m -p -t -s -v -h -V --dir --filename --net --ipc --uts --cgroup --user --mnt --pid --time --sysctl --uid-mapping --gid-mapping --from-pid --loopback --monotonic --boottime --json --verbose --help --version pin unpin list exec completions"
+            opts="-d -f -n -i -u -c -U -m -p -t -s -v -h -V --dir --filename --net --ipc --uts --cgroup --user --mnt --pid --time --sysctl --uid-mapping --gid-mapping --from-pid --loopback --monotonic --boottime --json --verbose --help --version pin unpin list exec prune completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -174,7 +177,7 @@ _pinns() {
             return 0
             ;;
         pinns__subcmd__exec)
-            opts="-d -f -n -i -u -c -U -m -p -t -h --dir --filename --net --ipc --uts --cgroup --user --mnt --pid --time --help"
+            opts="-d -f -n -i -u -c -U -m -p -t -h --dir --filename --net --ipc --uts --cgroup --user --mnt --pid --time --no-netns-mounts --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -204,7 +207,7 @@ _pinns() {
             return 0
             ;;
         pinns__subcmd__list)
-            opts="-d -h --dir --json --help"
+            opts="-d -h --dir --pid --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -215,6 +218,10 @@ _pinns() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -337,6 +344,28 @@ _pinns() {
                     return 0
                     ;;
                 --boottime)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pinns__subcmd__prune)
+            opts="-d -h --dir --dry-run --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

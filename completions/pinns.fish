@@ -47,8 +47,9 @@ complete -c pinns -n "__fish_pinns_needs_command" -s h -l help -d 'Print help (s
 complete -c pinns -n "__fish_pinns_needs_command" -s V -l version -d 'Print version'
 complete -c pinns -n "__fish_pinns_needs_command" -f -a "pin" -d 'Create (or take) namespaces and pin them under DIR/<type>ns/NAME (the default)'
 complete -c pinns -n "__fish_pinns_needs_command" -f -a "unpin" -d 'Unmount and remove the pins of NAME'
-complete -c pinns -n "__fish_pinns_needs_command" -f -a "list" -d 'List every pinned NAME under DIR, live or stale'
+complete -c pinns -n "__fish_pinns_needs_command" -f -a "list" -d 'List every pinned NAME under DIR, live or stale, and who is inside'
 complete -c pinns -n "__fish_pinns_needs_command" -f -a "exec" -d 'Run a command inside NAME\'s pinned namespaces'
+complete -c pinns -n "__fish_pinns_needs_command" -f -a "prune" -d 'Remove stale pins: empty files no namespace is mounted on'
 complete -c pinns -n "__fish_pinns_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -s d -l dir -d 'Pin directory; created (0755) if missing' -r -F
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -s f -l filename -d 'Pin name: one path component (pins are DIR/<type>ns/NAME)' -r
@@ -83,6 +84,7 @@ complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s t -l time -d 'Time
 complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s v -l verbose -d 'Print each pin removed'
 complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s h -l help -d 'Print help'
 complete -c pinns -n "__fish_pinns_using_subcommand list" -s d -l dir -d 'Pin directory' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand list" -l pid -d 'Show only the pins whose namespace process PID is in (ip netns identify)' -r
 complete -c pinns -n "__fish_pinns_using_subcommand list" -l json -d 'Print JSON instead of a table'
 complete -c pinns -n "__fish_pinns_using_subcommand list" -s h -l help -d 'Print help'
 complete -c pinns -n "__fish_pinns_using_subcommand exec" -s d -l dir -d 'Pin directory' -r -F
@@ -95,5 +97,10 @@ complete -c pinns -n "__fish_pinns_using_subcommand exec" -s U -l user -d 'User 
 complete -c pinns -n "__fish_pinns_using_subcommand exec" -s m -l mnt -d 'Mount namespace'
 complete -c pinns -n "__fish_pinns_using_subcommand exec" -s p -l pid -d 'PID namespace'
 complete -c pinns -n "__fish_pinns_using_subcommand exec" -s t -l time -d 'Time namespace'
+complete -c pinns -n "__fish_pinns_using_subcommand exec" -l no-netns-mounts -d 'Leave the mounts as they are: no new /sys, no /etc/netns/NAME files'
 complete -c pinns -n "__fish_pinns_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c pinns -n "__fish_pinns_using_subcommand prune" -s d -l dir -d 'Pin directory' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand prune" -l dry-run -d 'Say what would be removed, and remove nothing'
+complete -c pinns -n "__fish_pinns_using_subcommand prune" -l json -d 'Print JSON: what was removed and what was kept, and why'
+complete -c pinns -n "__fish_pinns_using_subcommand prune" -s h -l help -d 'Print help'
 complete -c pinns -n "__fish_pinns_using_subcommand completions" -s h -l help -d 'Print help'
