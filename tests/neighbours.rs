@@ -275,7 +275,10 @@ fn cni_plugins_wire_pinned_pods_to_a_bridge() {
         addrs.contains(", pod-b 192.0.2.") && addrs.contains(", host 192.0.2.1"),
         "{out}"
     );
-    assert!(out.contains("1 received"), "no ping across the bridge: {out}");
+    assert!(
+        out.contains("1 received"),
+        "no ping across the bridge: {out}"
+    );
     assert!(out.contains("hello from pod-a"), "portmap: {out}");
     assert!(out.contains("CHECK pod-a: ok"), "{out}");
     assert!(

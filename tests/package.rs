@@ -2,9 +2,9 @@
 //! operator gets it, the crate as a registry takes it, and the completion
 //! scripts the package ships kept in step with the command line.
 //!
-//! The package test builds the static binary and the `.deb` (`cargo deb`,
-//! from the cargo-deb crate, which `cargo xtask setup` installs under
-//! `target/tools`) in a target directory of its own, installs it with
+//! The package test builds the static binary (`cargo build-static`) and
+//! the `.deb` (`cargo deb`, from the cargo-deb crate, which `cargo xtask
+//! setup` installs under `target/tools`), installs it with
 //! `dpkg -i`, uses it as a user would, and purges it; a guard purges it
 //! even when the test fails. It refuses to run where a `pinns` package is
 //! already installed: it would replace someone's install.
@@ -35,12 +35,6 @@ fn cargo_deb() -> PathBuf {
     local
 }
 
-/// The target directory the package tests build in: not the one this
-/// test binary was built in, which the outer `cargo test` may hold.
-fn build_dir() -> PathBuf {
-    Path::new(ROOT).join("target/package-test")
-}
-
 fn run(cmd: &mut Command) -> Output {
     let out = cmd
         .stdin(Stdio::null())
@@ -58,7 +52,9 @@ fn run(cmd: &mut Command) -> Output {
 
 fn cargo() -> Command {
     let mut cmd = Command::new(env!("CARGO"));
-    cmd.current_dir(ROOT).env("CARGO_TARGET_DIR", build_dir());
+    // The checkout's own target directory: cargo lets go of it while the
+    // tests run, and what the suite built for them is reused.
+    cmd.current_dir(ROOT);
     cmd
 }
 
@@ -131,7 +127,10 @@ fn debian_package_installs_works_and_purges() {
     // changes no configuration, CRI-O's least of all).
     let control = text(&run(Command::new("dpkg-deb").arg("--info").arg(&deb)));
     for script in ["preinst", "postinst", "prerm", "postrm", "conffiles"] {
-        assert!(!control.contains(script), "the package has {script}:\n{control}");
+        assert!(
+            !control.contains(script),
+            "the package has {script}:\n{control}"
+        );
     }
     let contents = text(&run(Command::new("dpkg-deb").arg("--contents").arg(&deb)));
     assert!(!contents.contains("./etc/"), "{contents}");
@@ -150,33 +149,51 @@ fn debian_package_installs_works_and_purges() {
         "/usr/share/doc/pinns/examples/crio.conf.d/10-pinns.conf",
         "/usr/share/doc/pinns/copyright",
     ] {
-        assert!(files.iter().any(|f| f == Path::new(want)), "no {want}: {files:?}");
+        assert!(
+            files.iter().any(|f| f == Path::new(want)),
+            "no {want}: {files:?}"
+        );
     }
     assert!(
-        files.iter().any(|f| f.starts_with("/usr/share/doc/pinns/README")),
+        files.iter().any(|f| f
+            .to_string_lossy()
+            .starts_with("/usr/share/doc/pinns/README")),
         "{files:?}"
     );
 
     // The binary: the static build, its version.
     let version = text(&run(Command::new("/usr/bin/pinns").arg("--version")));
-    assert_eq!(version.trim(), format!("pinns {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        version.trim(),
+        format!("pinns {}", env!("CARGO_PKG_VERSION"))
+    );
     let elf = fs::read("/usr/bin/pinns").unwrap();
     assert!(!contains(&elf, b"/lib64/ld-linux"), "not a static binary");
 
     // man finds every page; bash's completion loader finds the script.
-    for page in ["pinns", "pinns-pin", "pinns-unpin", "pinns-list", "pinns-exec"] {
+    for page in [
+        "pinns",
+        "pinns-pin",
+        "pinns-unpin",
+        "pinns-list",
+        "pinns-exec",
+    ] {
         let out = run(Command::new("man").args(["-w", page]));
-        assert!(text(&out).starts_with("/usr/share/man/man8/"), "{page}: {}", text(&out));
+        assert!(
+            text(&out).starts_with("/usr/share/man/man8/"),
+            "{page}: {}",
+            text(&out)
+        );
     }
     let complete = text(&run(Command::new("bash").args([
         "-c",
-        ". /usr/share/bash-completion/bash_completion && _completion_loader pinns && complete -p pinns",
+        ". /usr/share/bash-completion/bash_completion && _completion_loader pinns; complete -p pinns",
     ])));
     assert!(complete.trim_end().ends_with(" pinns"), "{complete}");
     let words = text(&run(Command::new("bash").args([
         "-c",
-        ". /usr/share/bash-completion/bash_completion && _completion_loader pinns \
-         && COMP_WORDS=(pinns unp) COMP_CWORD=1 COMP_LINE='pinns unp' COMP_POINT=9 \
+        ". /usr/share/bash-completion/bash_completion && _completion_loader pinns; \
+         COMP_WORDS=(pinns unp) COMP_CWORD=1 COMP_LINE='pinns unp' COMP_POINT=9 \
          && $(complete -p pinns | sed -n 's/.*-F \\([^ ]*\\).*/\\1/p') pinns unp pinns \
          && printf '%s\\n' \"${COMPREPLY[@]}\"",
     ])));
@@ -186,7 +203,14 @@ fn debian_package_installs_works_and_purges() {
     let d = PinDir::new();
     let dir = d.path().to_str().unwrap();
     run(Command::new("/usr/bin/pinns").args([
-        "-d", dir, "-f", "pod", "--net", "--ipc", "--uts", "--loopback",
+        "-d",
+        dir,
+        "-f",
+        "pod",
+        "--net",
+        "--ipc",
+        "--uts",
+        "--loopback",
     ]));
     for ty in ["net", "ipc", "uts"] {
         let pin = d.pin(ty, "pod");
@@ -209,12 +233,30 @@ fn debian_package_installs_works_and_purges() {
 /// `cargo package` succeeds: the crate builds from what a registry gets.
 #[test]
 fn crate_packages_for_a_registry() {
-    let list = text(&run(cargo().args(["package", "--list", "--allow-dirty", "-p", "pinns"])));
-    for want in ["Cargo.toml", "README.md", "src/lib.rs", "src/main.rs", "man/pinns.8"] {
-        assert!(list.lines().any(|l| l == want), "{want} not packaged:\n{list}");
+    let list = text(&run(cargo().args([
+        "package",
+        "--list",
+        "--allow-dirty",
+        "-p",
+        "pinns",
+    ])));
+    for want in [
+        "Cargo.toml",
+        "README.md",
+        "src/lib.rs",
+        "src/main.rs",
+        "man/pinns.8",
+    ] {
+        assert!(
+            list.lines().any(|l| l == want),
+            "{want} not packaged:\n{list}"
+        );
     }
     for unwanted in ["bench/", ".ci/", "xtask/", ".cargo/"] {
-        assert!(!list.lines().any(|l| l.starts_with(unwanted)), "{unwanted} packaged:\n{list}");
+        assert!(
+            !list.lines().any(|l| l.starts_with(unwanted)),
+            "{unwanted} packaged:\n{list}"
+        );
     }
     run(cargo().args(["package", "--allow-dirty", "--quiet", "-p", "pinns"]));
 }
@@ -225,6 +267,8 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 fn path_with(dir: &Path) -> std::ffi::OsString {
     let mut paths = vec![dir.to_path_buf()];
-    paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    paths.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
     std::env::join_paths(paths).unwrap()
 }

@@ -32,7 +32,10 @@ const PACKAGES: &[(&str, &str)] = &[
     ("busybox-static", "the containers' root filesystem"),
     ("podman", "tests/neighbours.rs, docs/podman.sh"),
     ("containerd", "tests/neighbours.rs, docs/containerd.sh"),
-    ("containernetworking-plugins", "tests/neighbours.rs, docs/cni.sh"),
+    (
+        "containernetworking-plugins",
+        "tests/neighbours.rs, docs/cni.sh",
+    ),
     ("iptables", "the CNI portmap plugin"),
     ("iputils-ping", "docs/cni.sh"),
     ("curl", "docs/cni.sh"),
@@ -41,7 +44,10 @@ const PACKAGES: &[(&str, &str)] = &[
     ("mandoc", "man page lint (tests/man.rs)"),
     ("groff-base", "man page lint (tests/man.rs)"),
     ("man-db", "man -w, for the Debian package's test"),
-    ("bash-completion", "the Debian package's bash completion, loaded"),
+    (
+        "bash-completion",
+        "the Debian package's bash completion, loaded",
+    ),
     ("zsh", "completion scripts, checked by each shell"),
     ("fish", "completion scripts, checked by each shell"),
     ("elvish", "completion scripts, checked by each shell"),
@@ -162,9 +168,7 @@ fn cargo_test(args: &[String]) -> Result<ExitCode, String> {
 }
 
 fn run(cmd: &mut Command) -> Result<(), String> {
-    let status = cmd
-        .status()
-        .map_err(|e| format!("running {cmd:?}: {e}"))?;
+    let status = cmd.status().map_err(|e| format!("running {cmd:?}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
