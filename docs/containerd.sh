@@ -50,8 +50,9 @@ fetch='for i in $(seq 50); do wget -q -O - http://127.0.0.1:8080/ && exit; sleep
 
 # Two containers in the pod: a web server, and a client on 127.0.0.1.
 run -d --null-io --cgroup "/$CG/web" "$WORK/rootfs" "$POD-web" sh -c \
-  'echo "hello from $(hostname)" > /tmp/index.html; exec httpd -f -p 127.0.0.1:8080 -h /tmp'
-run --rm --cgroup "/$CG/client" "$WORK/rootfs" "$POD-client" sh -c "hostname; $fetch"
+  'echo "hello from $(hostname)" > /tmp/index.html; touch /dev/mqueue/from-web
+   exec httpd -f -p 127.0.0.1:8080 -h /tmp'
+run --rm --cgroup "/$CG/client" "$WORK/rootfs" "$POD-client" sh -c "hostname; ($fetch) && ls /dev/mqueue"
 ctr task kill -s KILL "$POD-web" && sleep 0.2 && ctr task delete "$POD-web" >/dev/null
 ctr container delete "$POD-web"
 

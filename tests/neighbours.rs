@@ -342,7 +342,12 @@ fn containerd_containers_join_a_pinned_pod() {
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(
         lines,
-        [pod.as_str(), &format!("hello from {pod}"), pod.as_str()],
+        [
+            pod.as_str(),
+            &format!("hello from {pod}"),
+            "from-web",
+            pod.as_str()
+        ],
         "{}",
         run.stderr
     );
