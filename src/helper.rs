@@ -25,7 +25,7 @@ use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitOptions};
 use rustix::thread::UnshareFlags;
 
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Error, Result, restart};
 use crate::idmap::IdMap;
 use crate::ns::{Kind, KindSet};
 use crate::sysctl::Sysctl;
@@ -55,6 +55,8 @@ pub(crate) struct Setup<'a> {
 /// A step of the set-up, to name what failed without allocating.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Step {
+    /// The helper's own set-up: dying with its parent, hearing from it.
+    Helper,
     UnshareUser,
     BecomeRoot,
     Unshare(Kind),
@@ -109,6 +111,7 @@ impl Setup<'_> {
                     Error::os(format!("creating {kind} namespace"), errno)
                 }
             }
+            Step::Helper => Error::os("setting up the helper process", errno),
             Step::BecomeRoot => Error::os("becoming root in the new user namespace", errno),
             Step::TimeOffsets => Error::os("setting the new time namespace's offsets", errno),
             Step::Sysctl(i) => {
@@ -132,7 +135,7 @@ fn unshare(clone_flags: libc::c_int) -> std::result::Result<(), Errno> {
 /// Writes `data` to the file at `path` in one write(2). Async-signal-safe.
 fn write_file(path: &CStr, data: &[u8]) -> std::result::Result<(), Errno> {
     let fd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())?;
-    match rustix::io::write(&fd, data)? {
+    match restart(|| rustix::io::write(&fd, data))? {
         n if n == data.len() => Ok(()),
         _ => Err(Errno::IO),
     }
@@ -246,6 +249,7 @@ fn encode(kind: u8, failure: Option<(Step, Errno)>) -> Msg {
     msg[0] = kind;
     if let Some((step, errno)) = failure {
         let (tag, arg): (u8, u16) = match step {
+            Step::Helper => (6, 0),
             Step::UnshareUser => (0, 0),
             Step::BecomeRoot => (1, 0),
             Step::Unshare(kind) => (2, kind as u16),
@@ -273,6 +277,7 @@ fn decode(msg: &Msg) -> (Step, Errno) {
         ),
         3 => Step::TimeOffsets,
         4 => Step::Sysctl(arg),
+        6 => Step::Helper,
         _ => Step::Loopback,
     };
     let errno = i32::from_ne_bytes([msg[4], msg[5], msg[6], msg[7]]);
@@ -352,7 +357,7 @@ impl Helper {
                             .with(|| format!("writing the user namespace's {file}"))?;
                     }
                     let to_child = self.to_child.as_ref().expect("pipe open until finish");
-                    rustix::io::write(to_child, &[1])
+                    restart(|| rustix::io::write(to_child, &[1]))
                         .with(|| "signalling the helper".to_string())?;
                 }
                 _ => {
@@ -411,22 +416,21 @@ impl Helper {
             return Ok(());
         }
         self.reaped = true;
-        loop {
-            match rustix::process::waitpid(Some(self.pid), WaitOptions::empty()) {
-                Err(Errno::INTR) => continue,
-                other => {
-                    return other
-                        .map(drop)
-                        .with(|| "waiting for the helper".to_string());
-                }
-            }
-        }
+        // Bounded: the child exits once its pipe from us is closed (or at
+        // SIGKILL), and nothing else can make it wait.
+        restart(|| rustix::process::waitpid(Some(self.pid), WaitOptions::empty()))
+            .map(drop)
+            .with(|| "waiting for the helper".to_string())
     }
 }
 
 impl Drop for Helper {
     fn drop(&mut self) {
         if !self.reaped {
+            // Closing its pipe first lets the child exit on its own (it
+            // reads end of file), so the wait below ends even if kill(2)
+            // failed.
+            self.to_child = None;
             // Our own child, known by pid and not yet reaped, so the pid
             // cannot have been reused.
             let _ = rustix::process::kill_process(self.pid, Signal::KILL);
@@ -466,11 +470,15 @@ fn child_main(
     to_parent: BorrowedFd<'_>,
     from_parent: BorrowedFd<'_>,
 ) -> ! {
-    let send = |msg: Msg| {
-        let _ = rustix::io::write(to_parent, &msg);
+    // A report the parent never gets would leave it waiting for the report
+    // while we wait for the parent: when one cannot be sent, exit at once,
+    // and the parent reads end of file instead.
+    let send = |msg: Msg| match restart(|| rustix::io::write(to_parent, &msg)) {
+        Ok(n) if n == msg.len() => {}
+        _ => exit(1),
     };
     let result = (|| -> StepResult {
-        die_with(parent).map_err(|e| (Step::UnshareUser, e))?;
+        die_with(parent).map_err(|e| (Step::Helper, e))?;
         if setup.new.contains(Kind::User) {
             unshare(libc::CLONE_NEWUSER).map_err(|e| (Step::UnshareUser, e))?;
             send(encode(MSG_USER_READY, None));
@@ -478,7 +486,8 @@ fn child_main(
             let mut byte = [0u8; 1];
             match read_full(from_parent, &mut byte) {
                 Ok(1) => {}
-                _ => return Err((Step::UnshareUser, Errno::PIPE)),
+                Ok(_) => return Err((Step::Helper, Errno::PIPE)),
+                Err(e) => return Err((Step::Helper, e)),
             }
             if setup.become_root {
                 // Why: namespaces made from here on are owned by the new
@@ -506,10 +515,16 @@ fn child_main(
         Err(failure) => send(encode(MSG_FAILED, Some(failure))),
     }
     // Hold the namespaces until the parent has pinned them and closes
-    // its end of the pipe (or dies).
+    // its end of the pipe (or dies). A failed read ends the wait too: the
+    // parent then finds the namespaces gone and says so.
     let mut byte = [0u8; 1];
     let _ = read_full(from_parent, &mut byte);
+    exit(0)
+}
+
+/// Ends the helper at once. Async-signal-safe.
+fn exit(code: i32) -> ! {
     // SAFETY: _exit ends this process at once, without running the parent's
     // atexit handlers or destructors, which are not ours to run.
-    unsafe { libc::_exit(0) }
+    unsafe { libc::_exit(code) }
 }
