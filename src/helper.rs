@@ -175,6 +175,7 @@ fn loopback_up() -> std::result::Result<(), Errno> {
 fn last_errno() -> i32 {
     std::io::Error::last_os_error()
         .raw_os_error()
+        .filter(|e| *e > 0)
         .unwrap_or(libc::EIO)
 }
 
@@ -303,7 +304,7 @@ impl Helper {
             rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(fork_error)?;
         // Prepared before fork: the child may not allocate.
         let maps_text = maps.map(|(uid, gid)| (uid.to_kernel(), gid.to_kernel()));
-        let parent = rustix::process::getpid();
+        let parent = own_pid().with(|| "reading our process id".to_string())?;
         // SAFETY: the child only runs `child_main`, which makes raw system
         // calls on data prepared before the fork and never returns.
         match unsafe { libc::fork() } {
@@ -453,11 +454,29 @@ fn read_full(fd: BorrowedFd<'_>, buf: &mut [u8]) -> rustix::io::Result<usize> {
     Ok(done)
 }
 
+/// This process's id. The raw call, which reports an error as one, where
+/// rustix takes getpid(2) to be infallible and would panic.
+fn own_pid() -> rustix::io::Result<Pid> {
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::syscall(libc::SYS_getpid) };
+    if pid < 0 {
+        return Err(Errno::from_raw_os_error(last_errno()));
+    }
+    Pid::from_raw(pid as i32).ok_or(Errno::SRCH)
+}
+
 /// Asks for SIGKILL when the parent dies, and catches the parent having
 /// died before the request took effect. Async-signal-safe.
 fn die_with(parent: Pid) -> std::result::Result<(), Errno> {
     rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
-    if rustix::process::getppid() != Some(parent) {
+    // The raw call, not rustix's getppid: rustix takes it to be infallible
+    // and panics on an error, which a child of fork(2) must never do.
+    // SAFETY: getppid has no preconditions.
+    let ppid = unsafe { libc::syscall(libc::SYS_getppid) };
+    if ppid < 0 {
+        return Err(Errno::from_raw_os_error(last_errno()));
+    }
+    if ppid != libc::c_long::from(parent.as_raw_nonzero().get()) {
         return Err(Errno::SRCH);
     }
     Ok(())
