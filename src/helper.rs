@@ -18,7 +18,7 @@
 //! leaves it behind holding CRI-O's output pipe open.
 
 use std::ffi::CStr;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
@@ -288,8 +288,11 @@ fn decode(msg: &Msg) -> (Step, Errno) {
 /// A forked helper child that holds new namespaces until we pinned them.
 pub(crate) struct Helper {
     pid: Pid,
-    /// Closing this tells the child to exit.
+    /// A byte (or end of file) here tells the child to go on, or to exit.
     to_child: Option<OwnedFd>,
+    /// The child's pidfd, readable once it has exited (None on kernels
+    /// before 5.3).
+    pidfd: Option<OwnedFd>,
     reaped: bool,
 }
 
@@ -320,11 +323,24 @@ impl Helper {
             }
             pid => {
                 drop((from_child_w, to_child_r));
+                let pid = Pid::from_raw(pid).expect("fork returned a positive pid");
                 let mut helper = Helper {
-                    pid: Pid::from_raw(pid).expect("fork returned a positive pid"),
+                    pid,
                     to_child: Some(to_child_w),
+                    pidfd: None,
                     reaped: false,
                 };
+                // Why a pidfd: end of file on the child's pipe is not proof
+                // that it exited, for a copy of the pipe's write end lives
+                // in any process another thread of ours forked meanwhile.
+                // The pidfd says when the child is gone, whoever else holds
+                // the pipe.
+                helper.pidfd =
+                    match rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) {
+                        Ok(fd) => Some(fd),
+                        Err(Errno::NOSYS) => None,
+                        Err(e) => return Err(Error::os("opening the helper's pidfd", e)),
+                    };
                 helper.handshake(setup, maps_text, from_child_r)?;
                 Ok(helper)
             }
@@ -340,7 +356,8 @@ impl Helper {
     ) -> Result<()> {
         loop {
             let mut msg: Msg = [0; 8];
-            let n = read_full(from_child.as_fd(), &mut msg)
+            let n = self
+                .read_report(from_child.as_fd(), &mut msg)
                 .with(|| "waiting for the helper".to_string())?;
             if n != msg.len() {
                 return Err(Error::os("waiting for the helper: it exited", Errno::PIPE));
@@ -369,6 +386,41 @@ impl Helper {
         }
     }
 
+    /// Reads one report from the child into `msg`, or less when it exited
+    /// without sending one. Waits only while the child is alive.
+    fn read_report(&self, from_child: BorrowedFd<'_>, msg: &mut Msg) -> rustix::io::Result<usize> {
+        if let Some(pidfd) = &self.pidfd {
+            let mut fds = [
+                libc::pollfd {
+                    fd: from_child.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: pidfd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            restart(|| {
+                // SAFETY: `fds` is an array of two valid pollfd structs.
+                let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+                if r < 0 {
+                    Err(Errno::from_raw_os_error(last_errno()))
+                } else {
+                    Ok(())
+                }
+            })?;
+            if fds[0].revents == 0 {
+                // The child exited and its pipe is silent: no report comes.
+                return Ok(0);
+            }
+        }
+        // Something to read, or end of file: a pipe write of a report is
+        // atomic, so this does not block.
+        read_full(from_child, msg)
+    }
+
     /// Opens the helper's new namespace of `kind`, whose descriptor keeps it
     /// alive after the helper exits.
     pub(crate) fn open_ns(&self, kind: Kind) -> Result<OwnedFd> {
@@ -382,8 +434,16 @@ impl Helper {
     /// The helper's new PID namespace, which has no process in it yet and
     /// so no `pid_for_children` link: the pidfd ioctl reaches it anyway.
     fn pid_for_children(&self) -> Result<OwnedFd> {
-        let pidfd = rustix::process::pidfd_open(self.pid, rustix::process::PidfdFlags::empty())
-            .with(|| "opening the helper's pidfd".to_string())?;
+        let opened;
+        let pidfd = match &self.pidfd {
+            Some(fd) => fd,
+            None => {
+                opened =
+                    rustix::process::pidfd_open(self.pid, rustix::process::PidfdFlags::empty())
+                        .with(|| "opening the helper's pidfd".to_string())?;
+                &opened
+            }
+        };
         // SAFETY: this ioctl takes no argument and returns a new descriptor
         // or -1; the descriptor is owned at once.
         let fd = unsafe { libc::ioctl(pidfd.as_raw_fd(), PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE, 0) };
@@ -408,7 +468,15 @@ impl Helper {
 
     /// Lets the helper exit and reaps it.
     pub(crate) fn finish(mut self) -> Result<()> {
-        self.to_child = None;
+        // A byte, not only end of file: a copy of our end may live in a
+        // process another thread of ours forked, and then no end of file
+        // comes while that process lives.
+        let to_child = self.to_child.take().expect("pipe open until finish");
+        if restart(|| rustix::io::write(&to_child, &[0])) != Ok(1) {
+            // The namespaces are held by our descriptors by now.
+            let _ = rustix::process::kill_process(self.pid, Signal::KILL);
+        }
+        drop(to_child);
         self.reap()
     }
 
@@ -496,6 +564,11 @@ fn child_main(
         Ok(n) if n == msg.len() => {}
         _ => exit(1),
     };
+    close_all_but(&[
+        to_parent.as_raw_fd(),
+        from_parent.as_raw_fd(),
+        setup.proc_sys.map_or(-1, |fd| fd.as_raw_fd()),
+    ]);
     let result = (|| -> StepResult {
         die_with(parent).map_err(|e| (Step::Helper, e))?;
         if setup.new.contains(Kind::User) {
@@ -539,6 +612,33 @@ fn child_main(
     let mut byte = [0u8; 1];
     let _ = read_full(from_parent, &mut byte);
     exit(0)
+}
+
+/// Closes every descriptor above 2 but `keep` (-1 entries are ignored).
+/// Why: the helper is a copy of a process whose other threads may have
+/// been forking helpers of their own, and a copy of another helper's pipe
+/// held here would keep that helper's parent from ever seeing end of file;
+/// nor should the helper keep the caller's own files open. Best effort
+/// (close_range(2), Linux 5.9), and async-signal-safe.
+fn close_all_but(keep: &[RawFd]) {
+    let mut keep: [RawFd; 3] = [keep[0], keep[1], keep[2]];
+    keep.sort_unstable();
+    let mut first: u32 = 3;
+    for fd in keep.into_iter().filter(|fd| *fd >= 3) {
+        let fd = fd as u32;
+        if fd > first {
+            close_range(first, fd - 1);
+        }
+        first = fd + 1;
+    }
+    close_range(first, u32::MAX);
+}
+
+fn close_range(first: u32, last: u32) {
+    // SAFETY: close_range(2) only closes descriptors of this process (the
+    // helper, which owns its descriptor table alone after fork(2)); none of
+    // them is used again but the ones kept.
+    unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
 }
 
 /// Ends the helper at once. Async-signal-safe.
