@@ -16,6 +16,14 @@
 //! no locks. It reports each step over a pipe as a fixed-size message, and
 //! it dies with its parent (`PR_SET_PDEATHSIG`), so a killed `pinns` never
 //! leaves it behind holding CRI-O's output pipe open.
+//!
+//! Neither side waits on the other unboundedly: a child that cannot send a
+//! report exits; the parent waits for a report only while the child's
+//! pidfd says it is alive (a copy of the pipe in some other fork must not
+//! stand in for it); the child closes every descriptor it does not need
+//! (it may be a copy of another helper's parent); it is told to exit by a
+//! byte, not only by end of file; and every call that blocks is restarted
+//! on `EINTR`, since a library caller may handle signals.
 
 use std::ffi::CStr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
