@@ -156,6 +156,13 @@ const SCENARIOS: &[Scenario] = &[
         unpin: false,
     },
     Scenario {
+        tag: "json",
+        pin: &["--net", "--uts", "--json"],
+        types: &["net", "uts"],
+        fresh: false,
+        unpin: false,
+    },
+    Scenario {
         tag: "cgroup",
         pin: &["--cgroup"],
         types: &["cgroup"],
@@ -534,8 +541,16 @@ fn run(case: &Case) -> Result<Outcome, String> {
     let said = || format!("{status}; stdout {stdout:?}; stderr {stderr:?}");
     let outcome = match (status.code(), status.signal()) {
         (Some(0), _) => {
-            if !stderr.is_empty() || !stdout.is_empty() {
+            let json = s.pin.contains(&"--json");
+            if !stderr.is_empty() || (!json && !stdout.is_empty()) {
                 return Err(format!("exit 0 but printed: {}", said()));
+            }
+            if json {
+                let doc: serde_json::Value = serde_json::from_str(&stdout)
+                    .map_err(|e| format!("--json printed no JSON ({e}): {}", said()))?;
+                if doc["pins"].as_array().map(Vec::len) != Some(s.types.len()) {
+                    return Err(format!("--json printed the wrong pins: {}", said()));
+                }
             }
             if s.unpin {
                 absent(&rd.dir, NAME)?;
