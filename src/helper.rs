@@ -493,8 +493,8 @@ impl Helper {
             return Ok(());
         }
         self.reaped = true;
-        // Bounded: the child exits once its pipe from us is closed (or at
-        // SIGKILL), and nothing else can make it wait.
+        // Bounded: the child exits once it reads our byte or end of file
+        // (or at SIGKILL), and nothing else can make it wait.
         restart(|| rustix::process::waitpid(Some(self.pid), WaitOptions::empty()))
             .map(drop)
             .with(|| "waiting for the helper".to_string())
