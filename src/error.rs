@@ -93,6 +93,21 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Runs a system call again for as long as it fails with `EINTR`.
+///
+/// pinns installs no signal handlers, but a program calling the library
+/// may, and then a signal arriving while a call blocks (`flock`, a read or
+/// write on the helper's pipes, waiting for the helper) makes it fail with
+/// `EINTR` though nothing went wrong. Async-signal-safe.
+pub(crate) fn restart<T>(mut call: impl FnMut() -> rustix::io::Result<T>) -> rustix::io::Result<T> {
+    loop {
+        match call() {
+            Err(Errno::INTR) => continue,
+            other => return other,
+        }
+    }
+}
+
 /// Attaches the operation to a raw syscall result.
 pub(crate) trait Context<T> {
     /// Names the operation that failed, computed only on failure.

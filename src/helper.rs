@@ -16,16 +16,24 @@
 //! no locks. It reports each step over a pipe as a fixed-size message, and
 //! it dies with its parent (`PR_SET_PDEATHSIG`), so a killed `pinns` never
 //! leaves it behind holding CRI-O's output pipe open.
+//!
+//! Neither side waits on the other unboundedly: a child that cannot send a
+//! report exits; the parent waits for a report only while the child's
+//! pidfd says it is alive (a copy of the pipe in some other fork must not
+//! stand in for it); the child closes every descriptor it does not need
+//! (it may be a copy of another helper's parent); it is told to exit by a
+//! byte, not only by end of file; and every call that blocks is restarted
+//! on `EINTR`, since a library caller may handle signals.
 
 use std::ffi::CStr;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitOptions};
 use rustix::thread::UnshareFlags;
 
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Error, Result, restart};
 use crate::idmap::IdMap;
 use crate::ns::{Kind, KindSet};
 use crate::sysctl::Sysctl;
@@ -55,6 +63,8 @@ pub(crate) struct Setup<'a> {
 /// A step of the set-up, to name what failed without allocating.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Step {
+    /// The helper's own set-up: dying with its parent, hearing from it.
+    Helper,
     UnshareUser,
     BecomeRoot,
     Unshare(Kind),
@@ -109,6 +119,7 @@ impl Setup<'_> {
                     Error::os(format!("creating {kind} namespace"), errno)
                 }
             }
+            Step::Helper => Error::os("setting up the helper process", errno),
             Step::BecomeRoot => Error::os("becoming root in the new user namespace", errno),
             Step::TimeOffsets => Error::os("setting the new time namespace's offsets", errno),
             Step::Sysctl(i) => {
@@ -132,7 +143,7 @@ fn unshare(clone_flags: libc::c_int) -> std::result::Result<(), Errno> {
 /// Writes `data` to the file at `path` in one write(2). Async-signal-safe.
 fn write_file(path: &CStr, data: &[u8]) -> std::result::Result<(), Errno> {
     let fd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())?;
-    match rustix::io::write(&fd, data)? {
+    match restart(|| rustix::io::write(&fd, data))? {
         n if n == data.len() => Ok(()),
         _ => Err(Errno::IO),
     }
@@ -172,6 +183,7 @@ fn loopback_up() -> std::result::Result<(), Errno> {
 fn last_errno() -> i32 {
     std::io::Error::last_os_error()
         .raw_os_error()
+        .filter(|e| *e > 0)
         .unwrap_or(libc::EIO)
 }
 
@@ -246,6 +258,7 @@ fn encode(kind: u8, failure: Option<(Step, Errno)>) -> Msg {
     msg[0] = kind;
     if let Some((step, errno)) = failure {
         let (tag, arg): (u8, u16) = match step {
+            Step::Helper => (6, 0),
             Step::UnshareUser => (0, 0),
             Step::BecomeRoot => (1, 0),
             Step::Unshare(kind) => (2, kind as u16),
@@ -273,6 +286,7 @@ fn decode(msg: &Msg) -> (Step, Errno) {
         ),
         3 => Step::TimeOffsets,
         4 => Step::Sysctl(arg),
+        6 => Step::Helper,
         _ => Step::Loopback,
     };
     let errno = i32::from_ne_bytes([msg[4], msg[5], msg[6], msg[7]]);
@@ -282,8 +296,11 @@ fn decode(msg: &Msg) -> (Step, Errno) {
 /// A forked helper child that holds new namespaces until we pinned them.
 pub(crate) struct Helper {
     pid: Pid,
-    /// Closing this tells the child to exit.
+    /// A byte (or end of file) here tells the child to go on, or to exit.
     to_child: Option<OwnedFd>,
+    /// The child's pidfd, readable once it has exited (None on kernels
+    /// before 5.3).
+    pidfd: Option<OwnedFd>,
     reaped: bool,
 }
 
@@ -298,7 +315,7 @@ impl Helper {
             rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(fork_error)?;
         // Prepared before fork: the child may not allocate.
         let maps_text = maps.map(|(uid, gid)| (uid.to_kernel(), gid.to_kernel()));
-        let parent = rustix::process::getpid();
+        let parent = own_pid().with(|| "reading our process id".to_string())?;
         // SAFETY: the child only runs `child_main`, which makes raw system
         // calls on data prepared before the fork and never returns.
         match unsafe { libc::fork() } {
@@ -314,11 +331,24 @@ impl Helper {
             }
             pid => {
                 drop((from_child_w, to_child_r));
+                let pid = Pid::from_raw(pid).expect("fork returned a positive pid");
                 let mut helper = Helper {
-                    pid: Pid::from_raw(pid).expect("fork returned a positive pid"),
+                    pid,
                     to_child: Some(to_child_w),
+                    pidfd: None,
                     reaped: false,
                 };
+                // Why a pidfd: end of file on the child's pipe is not proof
+                // that it exited, for a copy of the pipe's write end lives
+                // in any process another thread of ours forked meanwhile.
+                // The pidfd says when the child is gone, whoever else holds
+                // the pipe.
+                helper.pidfd =
+                    match rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) {
+                        Ok(fd) => Some(fd),
+                        Err(Errno::NOSYS) => None,
+                        Err(e) => return Err(Error::os("opening the helper's pidfd", e)),
+                    };
                 helper.handshake(setup, maps_text, from_child_r)?;
                 Ok(helper)
             }
@@ -334,7 +364,8 @@ impl Helper {
     ) -> Result<()> {
         loop {
             let mut msg: Msg = [0; 8];
-            let n = read_full(from_child.as_fd(), &mut msg)
+            let n = self
+                .read_report(from_child.as_fd(), &mut msg)
                 .with(|| "waiting for the helper".to_string())?;
             if n != msg.len() {
                 return Err(Error::os("waiting for the helper: it exited", Errno::PIPE));
@@ -352,7 +383,7 @@ impl Helper {
                             .with(|| format!("writing the user namespace's {file}"))?;
                     }
                     let to_child = self.to_child.as_ref().expect("pipe open until finish");
-                    rustix::io::write(to_child, &[1])
+                    restart(|| rustix::io::write(to_child, &[1]))
                         .with(|| "signalling the helper".to_string())?;
                 }
                 _ => {
@@ -361,6 +392,41 @@ impl Helper {
                 }
             }
         }
+    }
+
+    /// Reads one report from the child into `msg`, or less when it exited
+    /// without sending one. Waits only while the child is alive.
+    fn read_report(&self, from_child: BorrowedFd<'_>, msg: &mut Msg) -> rustix::io::Result<usize> {
+        if let Some(pidfd) = &self.pidfd {
+            let mut fds = [
+                libc::pollfd {
+                    fd: from_child.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: pidfd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            restart(|| {
+                // SAFETY: `fds` is an array of two valid pollfd structs.
+                let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+                if r < 0 {
+                    Err(Errno::from_raw_os_error(last_errno()))
+                } else {
+                    Ok(())
+                }
+            })?;
+            if fds[0].revents == 0 {
+                // The child exited and its pipe is silent: no report comes.
+                return Ok(0);
+            }
+        }
+        // Something to read, or end of file: a pipe write of a report is
+        // atomic, so this does not block.
+        read_full(from_child, msg)
     }
 
     /// Opens the helper's new namespace of `kind`, whose descriptor keeps it
@@ -376,8 +442,16 @@ impl Helper {
     /// The helper's new PID namespace, which has no process in it yet and
     /// so no `pid_for_children` link: the pidfd ioctl reaches it anyway.
     fn pid_for_children(&self) -> Result<OwnedFd> {
-        let pidfd = rustix::process::pidfd_open(self.pid, rustix::process::PidfdFlags::empty())
-            .with(|| "opening the helper's pidfd".to_string())?;
+        let opened;
+        let pidfd = match &self.pidfd {
+            Some(fd) => fd,
+            None => {
+                opened =
+                    rustix::process::pidfd_open(self.pid, rustix::process::PidfdFlags::empty())
+                        .with(|| "opening the helper's pidfd".to_string())?;
+                &opened
+            }
+        };
         // SAFETY: this ioctl takes no argument and returns a new descriptor
         // or -1; the descriptor is owned at once.
         let fd = unsafe { libc::ioctl(pidfd.as_raw_fd(), PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE, 0) };
@@ -402,7 +476,15 @@ impl Helper {
 
     /// Lets the helper exit and reaps it.
     pub(crate) fn finish(mut self) -> Result<()> {
-        self.to_child = None;
+        // A byte, not only end of file: a copy of our end may live in a
+        // process another thread of ours forked, and then no end of file
+        // comes while that process lives.
+        let to_child = self.to_child.take().expect("pipe open until finish");
+        if restart(|| rustix::io::write(&to_child, &[0])) != Ok(1) {
+            // The namespaces are held by our descriptors by now.
+            let _ = rustix::process::kill_process(self.pid, Signal::KILL);
+        }
+        drop(to_child);
         self.reap()
     }
 
@@ -411,22 +493,21 @@ impl Helper {
             return Ok(());
         }
         self.reaped = true;
-        loop {
-            match rustix::process::waitpid(Some(self.pid), WaitOptions::empty()) {
-                Err(Errno::INTR) => continue,
-                other => {
-                    return other
-                        .map(drop)
-                        .with(|| "waiting for the helper".to_string());
-                }
-            }
-        }
+        // Bounded: the child exits once it reads our byte or end of file
+        // (or at SIGKILL), and nothing else can make it wait.
+        restart(|| rustix::process::waitpid(Some(self.pid), WaitOptions::empty()))
+            .map(drop)
+            .with(|| "waiting for the helper".to_string())
     }
 }
 
 impl Drop for Helper {
     fn drop(&mut self) {
         if !self.reaped {
+            // Closing its pipe first lets the child exit on its own (it
+            // reads end of file), so the wait below ends even if kill(2)
+            // failed.
+            self.to_child = None;
             // Our own child, known by pid and not yet reaped, so the pid
             // cannot have been reused.
             let _ = rustix::process::kill_process(self.pid, Signal::KILL);
@@ -449,11 +530,29 @@ fn read_full(fd: BorrowedFd<'_>, buf: &mut [u8]) -> rustix::io::Result<usize> {
     Ok(done)
 }
 
+/// This process's id. The raw call, which reports an error as one, where
+/// rustix takes getpid(2) to be infallible and would panic.
+fn own_pid() -> rustix::io::Result<Pid> {
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::syscall(libc::SYS_getpid) };
+    if pid < 0 {
+        return Err(Errno::from_raw_os_error(last_errno()));
+    }
+    Pid::from_raw(pid as i32).ok_or(Errno::SRCH)
+}
+
 /// Asks for SIGKILL when the parent dies, and catches the parent having
 /// died before the request took effect. Async-signal-safe.
 fn die_with(parent: Pid) -> std::result::Result<(), Errno> {
     rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
-    if rustix::process::getppid() != Some(parent) {
+    // The raw call, not rustix's getppid: rustix takes it to be infallible
+    // and panics on an error, which a child of fork(2) must never do.
+    // SAFETY: getppid has no preconditions.
+    let ppid = unsafe { libc::syscall(libc::SYS_getppid) };
+    if ppid < 0 {
+        return Err(Errno::from_raw_os_error(last_errno()));
+    }
+    if ppid != libc::c_long::from(parent.as_raw_nonzero().get()) {
         return Err(Errno::SRCH);
     }
     Ok(())
@@ -466,11 +565,20 @@ fn child_main(
     to_parent: BorrowedFd<'_>,
     from_parent: BorrowedFd<'_>,
 ) -> ! {
-    let send = |msg: Msg| {
-        let _ = rustix::io::write(to_parent, &msg);
+    // A report the parent never gets would leave it waiting for the report
+    // while we wait for the parent: when one cannot be sent, exit at once,
+    // and the parent reads end of file instead.
+    let send = |msg: Msg| match restart(|| rustix::io::write(to_parent, &msg)) {
+        Ok(n) if n == msg.len() => {}
+        _ => exit(1),
     };
+    close_all_but(&[
+        to_parent.as_raw_fd(),
+        from_parent.as_raw_fd(),
+        setup.proc_sys.map_or(-1, |fd| fd.as_raw_fd()),
+    ]);
     let result = (|| -> StepResult {
-        die_with(parent).map_err(|e| (Step::UnshareUser, e))?;
+        die_with(parent).map_err(|e| (Step::Helper, e))?;
         if setup.new.contains(Kind::User) {
             unshare(libc::CLONE_NEWUSER).map_err(|e| (Step::UnshareUser, e))?;
             send(encode(MSG_USER_READY, None));
@@ -478,7 +586,8 @@ fn child_main(
             let mut byte = [0u8; 1];
             match read_full(from_parent, &mut byte) {
                 Ok(1) => {}
-                _ => return Err((Step::UnshareUser, Errno::PIPE)),
+                Ok(_) => return Err((Step::Helper, Errno::PIPE)),
+                Err(e) => return Err((Step::Helper, e)),
             }
             if setup.become_root {
                 // Why: namespaces made from here on are owned by the new
@@ -506,10 +615,43 @@ fn child_main(
         Err(failure) => send(encode(MSG_FAILED, Some(failure))),
     }
     // Hold the namespaces until the parent has pinned them and closes
-    // its end of the pipe (or dies).
+    // its end of the pipe (or dies). A failed read ends the wait too: the
+    // parent then finds the namespaces gone and says so.
     let mut byte = [0u8; 1];
     let _ = read_full(from_parent, &mut byte);
+    exit(0)
+}
+
+/// Closes every descriptor above 2 but `keep` (-1 entries are ignored).
+/// Why: the helper is a copy of a process whose other threads may have
+/// been forking helpers of their own, and a copy of another helper's pipe
+/// held here would keep that helper's parent from ever seeing end of file;
+/// nor should the helper keep the caller's own files open. Best effort
+/// (close_range(2), Linux 5.9), and async-signal-safe.
+fn close_all_but(keep: &[RawFd]) {
+    let mut keep: [RawFd; 3] = [keep[0], keep[1], keep[2]];
+    keep.sort_unstable();
+    let mut first: u32 = 3;
+    for fd in keep.into_iter().filter(|fd| *fd >= 3) {
+        let fd = fd as u32;
+        if fd > first {
+            close_range(first, fd - 1);
+        }
+        first = fd + 1;
+    }
+    close_range(first, u32::MAX);
+}
+
+fn close_range(first: u32, last: u32) {
+    // SAFETY: close_range(2) only closes descriptors of this process (the
+    // helper, which owns its descriptor table alone after fork(2)); none of
+    // them is used again but the ones kept.
+    unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
+}
+
+/// Ends the helper at once. Async-signal-safe.
+fn exit(code: i32) -> ! {
     // SAFETY: _exit ends this process at once, without running the parent's
     // atexit handlers or destructors, which are not ours to run.
-    unsafe { libc::_exit(0) }
+    unsafe { libc::_exit(code) }
 }

@@ -26,7 +26,7 @@ fn run() -> u8 {
     match pinns::commands::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("pinns: {err}");
+            pinns::commands::print_error(&err.to_string());
             if err.is_usage() { 2 } else { 1 }
         }
     }

@@ -26,7 +26,7 @@ use rustix::mount::{
     MountFlags, MountPropagationFlags, MoveMountFlags, OpenTreeFlags, UnmountFlags,
 };
 
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Error, Result, restart};
 use crate::ns::Kind;
 
 /// `NSFS_MAGIC` from `<linux/magic.h>`: the filesystem of namespace files.
@@ -60,7 +60,7 @@ pub struct DirLock<'a>(BorrowedFd<'a>);
 impl Drop for DirLock<'_> {
     fn drop(&mut self) {
         // Unlocking a lock we hold cannot fail in a way we could act on.
-        let _ = rustix::fs::flock(self.0, FlockOperation::Unlock);
+        let _ = restart(|| rustix::fs::flock(self.0, FlockOperation::Unlock));
     }
 }
 
@@ -123,7 +123,8 @@ impl PinDir {
 
     /// Takes the directory's lock, waiting for it.
     pub fn lock(&self) -> Result<DirLock<'_>> {
-        rustix::fs::flock(&self.fd, FlockOperation::LockExclusive)
+        // Blocks while another pinns holds it: a signal may interrupt.
+        restart(|| rustix::fs::flock(&self.fd, FlockOperation::LockExclusive))
             .with(|| format!("locking pin directory {}", self.path.display()))?;
         Ok(DirLock(self.fd.as_fd()))
     }

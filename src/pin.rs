@@ -46,6 +46,10 @@ pub(crate) fn serialize_kind<S: serde::Serializer>(kind: &Kind, s: S) -> Result<
 /// New user, mnt, pid and time namespaces are made by a forked helper
 /// child; the others by a thread of this process, whose own namespaces are
 /// never changed.
+///
+/// Safe to call from several threads at once, and from a program that
+/// handles signals: a blocking call a signal interrupts (`EINTR`) is
+/// restarted, never reported.
 pub fn pin(plan: &Plan) -> Result<Vec<Pinned>> {
     pin_with(plan, Creator::Thread)
 }

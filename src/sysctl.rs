@@ -90,7 +90,8 @@ impl Sysctl {
                     Mode::empty(),
                     ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
                 )?;
-                let written = rustix::io::write(&fd, self.value.as_bytes())?;
+                let written =
+                    crate::error::restart(|| rustix::io::write(&fd, self.value.as_bytes()))?;
                 if written == self.value.len() {
                     Ok(())
                 } else {

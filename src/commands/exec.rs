@@ -31,7 +31,7 @@ pub fn run(args: &ExecArgs) -> Result<u8> {
             } else {
                 ""
             };
-        eprintln!("pinns: executing {shown}: {}{hint}", describe(&e));
+        super::print_error(&format!("executing {shown}: {}{hint}", describe(&e)));
         if e.kind() == std::io::ErrorKind::NotFound {
             NOT_FOUND
         } else {

@@ -40,6 +40,16 @@ fn print(text: &str) -> Result<()> {
     }
 }
 
+/// Writes `pinns: MESSAGE` and a newline to standard error, in one write
+/// where it fits. A standard error that cannot be written (closed, full,
+/// `EIO`) is ignored: the exit status still tells the failure, and
+/// `eprintln!` would panic, turning exit 1 into an abort.
+pub fn print_error(message: &str) {
+    use std::io::Write;
+    let line = format!("pinns: {message}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
 /// Prints `value` as one line of JSON.
 fn print_json(value: &impl serde::Serialize) -> Result<()> {
     // Only a path that is not UTF-8 can fail here.

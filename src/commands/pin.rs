@@ -44,6 +44,21 @@ pub fn run(args: &PinArgs) -> Result<u8> {
     // This process exits next: its own thread may stay in the new
     // namespaces, which spares starting another.
     let pinned = crate::pin_with(&plan, crate::Creator::CallingThread)?;
+    // All or nothing: exit 1 must leave nothing, so a report that cannot
+    // be written undoes the pins (each is this call's: pin refuses a path
+    // that already holds one).
+    report(args, &plan, &pinned).map_err(|err| {
+        let kinds = pinned.iter().map(|p| p.kind).collect();
+        match crate::unpin(plan.dir(), plan.name(), kinds) {
+            Ok(_) => err,
+            Err(teardown) => Error::Many(vec![err, teardown]),
+        }
+    })?;
+    Ok(0)
+}
+
+/// Prints what was pinned, as `--json` or `-v` ask.
+fn report(args: &PinArgs, plan: &Plan, pinned: &[crate::Pinned]) -> Result<()> {
     if args.json {
         // A struct, not a map, so the keys keep the documented order.
         #[derive(serde::Serialize)]
@@ -55,7 +70,7 @@ pub fn run(args: &PinArgs) -> Result<u8> {
         let report = Report {
             name: plan.name(),
             dir: plan.dir(),
-            pins: &pinned,
+            pins: pinned,
         };
         super::print_json(&report)?;
     } else if args.verbose {
@@ -73,5 +88,5 @@ pub fn run(args: &PinArgs) -> Result<u8> {
             .collect();
         super::print(&lines)?;
     }
-    Ok(0)
+    Ok(())
 }
