@@ -45,6 +45,7 @@ pub mod idmap;
 mod list;
 pub mod mount;
 mod ns;
+pub mod parse;
 mod pin;
 mod plan;
 pub mod sysctl;

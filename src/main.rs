@@ -10,8 +10,6 @@
 
 #![no_main]
 
-use clap::Parser;
-
 #[unsafe(no_mangle)]
 extern "C" fn main(
     _argc: std::ffi::c_int,
@@ -22,7 +20,7 @@ extern "C" fn main(
 
 fn run() -> u8 {
     // Usage errors exit 2 from here, with clap's message.
-    let cli = pinns::cli::Cli::parse();
+    let cli = pinns::parse::parse();
     match pinns::commands::run(cli) {
         Ok(code) => code,
         Err(err) => {
