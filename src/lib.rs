@@ -36,6 +36,7 @@
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod arena;
 pub mod cli;
 pub mod commands;
 mod enter;
