@@ -71,8 +71,10 @@ class Bench:
         self.pins = os.path.join(a.work, "pins")
         self.runid = a.runid
         self.pinns = a.pinns
-        self.floor = a.floor
-        self.floor_static = a.floor_static
+        self.floor = a.floor                  # static: the floor that defines the limit
+        self.floor_dynamic = a.floor_dynamic  # the same code, dynamically linked (info)
+        self.ref = a.ref                      # PINNS_REF, CRI-O's C pinns, if given
+        self.last_minflt = 0                  # page faults of the last timed run
         self.unshare = shutil.which("unshare")
         self.ip = shutil.which("ip")
         self.live_dirs = set()      # pin dirs to sweep at the end
@@ -82,7 +84,25 @@ class Bench:
         self.busy_seen = set()
         self.timer = None
         self.failures = []
+        for exe in {self.pinns, self.floor, self.floor_dynamic, self.ref} - {""}:
+            self.fresh_cache(exe)
         self._start_timer()
+
+    @staticmethod
+    def fresh_cache(path):
+        """Put a binary in the page cache as a node has it after reading it
+        from disk (one sequential read: large folios), not as the linker or
+        cp left it (written piecewise: small ones). Fault-around maps a
+        whole folio's pages on one fault, so a freshly built binary takes
+        several more page faults per run than an installed one."""
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            while os.read(fd, 1 << 20):
+                pass
+        finally:
+            os.close(fd)
 
     # --- timer
     def _start_timer(self):
@@ -97,7 +117,8 @@ class Bench:
         out = self.timer.stdout.readline()
         if not out:
             raise RuntimeError("timeit server died")
-        ns, st = out.split()
+        ns, st, minflt = out.split()
+        self.last_minflt = int(minflt)
         if int(st) != 0 and check:
             self.failures.append((argv, int(st)))
             if len(self.failures) > 20:
@@ -124,8 +145,10 @@ class Bench:
             return [self.pinns, "-d", d, "-f", name, "--net"]
         if tool == "floor":
             return [self.floor, "pin", d, name]
-        if tool == "floor-static":
-            return [self.floor_static, "pin", d, name]
+        if tool == "floor-dyn":
+            return [self.floor_dynamic, "pin", d, name]
+        if tool == "ref":
+            return [self.ref, "-d", d, "-f", name, "--net", "--ipc", "--uts"]
         if tool == "unshare":
             return [self.unshare] + [f"--{t}={d}/{t}ns/{name}" for t in TYPES] + ["true"]
         if tool == "ip-netns":
@@ -135,11 +158,11 @@ class Bench:
     def unpin_argv(self, tool, d, name):
         if tool in ("pinns", "pinns-net"):
             return [self.pinns, "unpin", "-d", d, "-f", name]
-        if tool == "floor-static":
-            return [self.floor_static, "unpin", d, name]
+        if tool == "floor-dyn":
+            return [self.floor_dynamic, "unpin", d, name]
         if tool == "ip-netns":
             return [self.ip, "netns", "delete", name]
-        return [self.floor, "unpin", d, name]   # floor, and unshare(1)'s pins
+        return [self.floor, "unpin", d, name]   # floor, and unshare(1)'s and C pinns's pins
 
     def precreate(self, tool, d, name):
         if tool == "unshare":
@@ -274,7 +297,9 @@ class Bench:
 
     # ------------------------------------------------------------ 1+2 latency
     def latency(self, iters):
-        tools = ["pinns", "floor", "floor-static", "unshare", "ip-netns", "pinns-net"]
+        tools = ["pinns", "floor", "floor-dyn", "unshare", "ip-netns", "pinns-net"]
+        if self.ref:
+            tools.append("ref")
         base = os.path.join(self.pins, "lat")
         dirs = {}
         for t in tools:
@@ -283,6 +308,8 @@ class Bench:
                 self.mkdir_types(dirs[t])   # pinns makes its own (and its mounts)
         pin = {t: [] for t in tools}
         unpin = {t: [] for t in tools}
+        pin_faults = {t: [] for t in tools}
+        unpin_faults = {t: [] for t in tools}
         # warm-up: first pinns call per dir sets the type dirs up; caches warm
         for w in range(3):
             for t in tools:
@@ -295,14 +322,20 @@ class Bench:
             names = {t: (f"pinnsbench-{self.runid}-{i}" if t == "ip-netns" else f"p{i}") for t in tools}
             for t in order:
                 pin[t].append(self.pin(t, dirs[t], names[t]))
+                pin_faults[t].append(self.last_minflt)
             for t in order:
                 unpin[t].append(self.unpin(t, dirs[t], names[t]))
+                unpin_faults[t].append(self.last_minflt)
             if i % 50 == 0:
                 self.note_busy()
         log(f"latency: {iters} iterations x {len(tools)} tools in {time.monotonic() - t0:.1f}s")
         self.results["pin"] = {t: v for t, v in pin.items()}
-        self.results["unpin"] = {t: v for t, v in unpin.items() if t != "unshare"}
-        self.results["unpin_note"] = "unshare(1) pins are removed with floor unpin (not a tool of its own)"
+        self.results["unpin"] = {t: v for t, v in unpin.items() if t not in ("unshare", "ref")}
+        self.results["unpin_note"] = ("unshare(1)'s and C pinns's pins are removed with floor unpin"
+                                      " (neither has an unpin of its own)")
+        self.results["pin_faults"] = pin_faults
+        self.results["unpin_faults"] = {t: v for t, v in unpin_faults.items()
+                                        if t not in ("unshare", "ref")}
 
     # ------------------------------------------------------------ 3 scale
     def scale(self, levels, iters, list_reps):
@@ -353,7 +386,7 @@ class Bench:
         # with stock tools.
         phases = ["pinns", "floor", "pause", "pause-sleep"]
         holders = {
-            "pause": [self.floor_static, "pause"],
+            "pause": [self.floor, "pause"],
             "pause-sleep": ["unshare", "--net", "--ipc", "--uts", "sleep", "infinity"],
         }
         out = {p: [] for p in phases}
@@ -454,6 +487,45 @@ class Bench:
                 self.note_busy()
         self.results["throughput"] = out
 
+    # ------------------------------------------------------------ 0 instructions
+    def instructions(self):
+        """user-space instructions of one pin and one unpin, counted by
+        callgrind (repeatable to the instruction, unlike time on a busy
+        machine), into a DIR already set up, in the bench's environment"""
+        vg = shutil.which("valgrind")
+        if not vg:
+            log("instructions: valgrind not found, skipped")
+            return
+        res = {}
+        out = os.path.join(self.work, "callgrind.out")
+        tools = ["pinns", "floor"] + (["ref"] if self.ref else [])
+        for t in tools:
+            d = os.path.join(self.pins, "instr", t)
+            if t != "pinns":
+                self.mkdir_types(d)
+            self.live_dirs.add(d)
+            self.pin(t, d, "warm")      # pinns sets up its type dirs here
+            self.unpin(t, d, "warm")
+            for op in ("pin", "unpin"):
+                if op == "unpin" and t == "ref":
+                    self.unpin(t, d, "x")   # C pinns has no unpin (CRI-O removes pins itself)
+                    continue
+                argv = self.pin_argv(t, d, "x") if op == "pin" else self.unpin_argv(t, d, "x")
+                r = subprocess.run([vg, "--tool=callgrind", f"--callgrind-out-file={out}"] + argv,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                if r.returncode != 0:
+                    self.failures.append((["valgrind"] + argv, r.returncode))
+                    continue
+                with open(out) as f:
+                    for line in f:
+                        if line.startswith(("summary:", "totals:")):
+                            res[f"{t}_{op}"] = int(line.split()[1])
+                            break
+                os.unlink(out)
+        res["env_vars"] = len(os.environ)
+        self.results["instructions"] = res
+        log("instructions: " + ", ".join(f"{k} {v}" for k, v in res.items()))
+
     # ------------------------------------------------------------ syscalls
     def strace(self):
         if not shutil.which("strace"):
@@ -502,27 +574,64 @@ class Bench:
         def check(label, value, ok, shown):
             checks.append((label, shown, "PASS" if ok else "FAIL"))
 
+        labels = {"pinns": "pinns --net --ipc --uts", "floor": "floor (C, static)",
+                  "floor-dyn": "floor (C, dynamic)", "unshare": "unshare(1) --net= --ipc= --uts=",
+                  "ip-netns": "ip netns add/delete (net only)",
+                  "pinns-net": "pinns --net (net only)", "ref": "C pinns (PINNS_REF)"}
+        if "instructions" in R:
+            I = R["instructions"]
+            P(f"\n0. user-space instructions of one call (callgrind, into a DIR already set up;"
+              f" {I['env_vars']} environment variables, which glibc's start-up scans: the same for all)")
+            P("  tool                                   pin     unpin")
+            for t in ("pinns", "floor", "ref"):
+                if f"{t}_pin" in I:
+                    u = I.get(f"{t}_unpin")
+                    P(f"  {labels[t]:32s} {I[f'{t}_pin']:9d} {u if u is not None else '-':>9}")
+            ref = I.get("ref_pin")
+            for op in ("pin", "unpin"):
+                v = I.get(f"pinns_{op}")
+                if v is None:
+                    continue
+                beside = f"; C pinns's pin {ref}, {v / ref:.2f}x" if ref else ""
+                check(f"instructions {op} (callgrind)", v, v <= 135000,
+                      f"{v}  (target <= 135000{beside})")
+                if ref:
+                    check(f"instructions {op} pinns/C pinns's pin", v / ref, v / ref <= 3.0,
+                          f"{v / ref:.2f}  (target <= 3)")
         if "pin" in R:
-            P("\n1+2. latency per pod (us)              pin med   pin p90   unpin med unpin p90    n")
+            P("\n1+2. latency per pod (us)              pin med   pin p90   unpin med unpin p90    n"
+              "  faults pin/unpin")
+            F, FU = R["pin_faults"], R["unpin_faults"]
             for t, v in R["pin"].items():
                 u = R["unpin"].get(t)
-                label = {"pinns": "pinns --net --ipc --uts", "floor": "floor (C, dynamic)",
-                         "floor-static": "floor (C, static)", "unshare": "unshare(1) --net= --ipc= --uts=",
-                         "ip-netns": "ip netns add/delete (net only)",
-                         "pinns-net": "pinns --net (net only)"}[t]
-                P(f"  {label:36s} {us(med(v))}  {us(pct(v, 90))}  "
-                  f"{us(med(u)) if u else '       -'}  {us(pct(u, 90)) if u else '       -'}  {len(v):5d}")
+                fu = f"{med(FU[t]):4.0f}" if t in FU else "   -"
+                P(f"  {labels[t]:36s} {us(med(v))}  {us(pct(v, 90))}  "
+                  f"{us(med(u)) if u else '       -'}  {us(pct(u, 90)) if u else '       -'}  {len(v):5d}"
+                  f"  {med(F[t]):4.0f} / {fu}")
+            P("  (faults: median page faults per call, getrusage of the child from spawn to reap)")
+            if "ref" in F:
+                base, name = med(F["ref"]), "C pinns's pin"
+            else:
+                base, name = med(F["floor"]), "static floor's pin (no PINNS_REF)"
+            for op, fl in (("pin", F), ("unpin", FU)):
+                r = ratio(med(fl["pinns"]), base)
+                check(f"page faults {op} pinns/{name}", r, r <= 1.5,
+                      f"{r:.2f}  ({med(fl['pinns']):.0f} vs {base:.0f}; target <= 1.5)")
             pf = ratio(med(R["pin"]["pinns"]), med(R["pin"]["floor"]))
             pu = ratio(med(R["pin"]["pinns"]), med(R["pin"]["unshare"]))
             uf = ratio(med(R["unpin"]["pinns"]), med(R["unpin"]["floor"]))
-            check("pin   pinns/floor (median)", pf, pf <= 1.05, f"{pf:.3f}  (target <= 1.05)")
+            check("pin   pinns/static floor (median)", pf, pf <= 1.05, f"{pf:.3f}  (target <= 1.05)")
             check("pin   pinns/unshare(1) (median)", pu, pu <= 0.65, f"{pu:.3f}  (target <= 0.65)")
-            check("unpin pinns/floor (median)", uf, uf <= 1.10, f"{uf:.3f}  (target <= 1.10)")
+            check("unpin pinns/static floor (median)", uf, uf <= 1.10, f"{uf:.3f}  (target <= 1.10)")
+            if "ref" in R["pin"]:
+                rr = ratio(med(R["pin"]["pinns"]), med(R["pin"]["ref"]))
+                checks.append(("pin   pinns/C pinns (median)", f"{rr:.3f}  (reference)", "    "))
             ni = ratio(med(R["pin"]["pinns-net"]), med(R["pin"]["ip-netns"]))
             nd = ratio(med(R["unpin"]["pinns-net"]), med(R["unpin"]["ip-netns"]))
             P(f"  info: pinns/floor p90 {ratio(pct(R['pin']['pinns'], 90), pct(R['pin']['floor'], 90)):.3f};"
               f" net only: pinns/ip-netns pin {ni:.3f}, unpin {nd:.3f};"
-              f" floor static/dynamic {ratio(med(R['pin']['floor-static']), med(R['pin']['floor'])):.3f}")
+              f" floor static/dynamic {ratio(med(R['pin']['floor']), med(R['pin']['floor-dyn'])):.3f},"
+              f" pinns/dynamic floor {ratio(med(R['pin']['pinns']), med(R['pin']['floor-dyn'])):.3f}")
         if "scale" in R:
             S = R["scale"]
             lv = sorted(S, key=int)
@@ -586,7 +695,7 @@ class Bench:
             P(f"  info: best-run ratio pinns/floor {ratio(max(T['pinns']), max(T['floor'])):.3f}"
               " (less sensitive to other load on the machine)")
             tr = ratio(med(T["pinns"]), med(T["floor"]))
-            check("throughput pinns/floor", tr, tr >= 0.95, f"{tr:.3f}  (target >= 0.95)")
+            check("throughput pinns/static floor", tr, tr >= 0.95, f"{tr:.3f}  (target >= 0.95)")
         size = machine["size"]
         check("release binary size", size, size < 1.5 * 1024 * 1024,
               f"{size / 1024 / 1024:.2f} MiB, {'static' if machine['static'] else 'dynamic'}  (target < 1.5 MiB)")
@@ -633,10 +742,11 @@ def main():
     ap.add_argument("--runid", required=True)
     ap.add_argument("--pinns", required=True)
     ap.add_argument("--floor", required=True)
-    ap.add_argument("--floor-static", required=True)
+    ap.add_argument("--floor-dynamic", required=True)
+    ap.add_argument("--ref", default="", help="CRI-O's C pinns (PINNS_REF), optional")
     ap.add_argument("--timeit", required=True)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="latency,scale,memory,throughput,strace")
+    ap.add_argument("--only", default="instructions,latency,scale,memory,throughput,strace")
     ap.add_argument("--json", default="")
     a = ap.parse_args()
     q = a.quick
@@ -650,6 +760,8 @@ def main():
     t0 = time.monotonic()
     rc = 1
     try:
+        if "instructions" in only:
+            b.instructions()
         if "latency" in only:
             b.latency(40 if q else 500)
         if "scale" in only:

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# pinns benchmark (issue 7): pin/unpin latency, scale, memory per pod and
-# throughput of pinns against a C floor, unshare(1), ip netns and pause-style
-# pods. Run as root:
+# pinns benchmark (issues 7, 12): user-space instructions and page faults per
+# call, pin/unpin latency, scale, memory per pod and throughput of pinns
+# against a static C floor, unshare(1), ip netns and pause-style pods (and
+# CRI-O's C pinns, when given). Run as root:
 #
-#   bench/run.sh            full run (~2-3 min on 2 cores)
+#   bench/run.sh            full run (~3-4 min on 2 cores)
 #   bench/run.sh --quick    smoke test (< 1 min)
-#   options: --only latency,scale,memory,throughput,strace   --json FILE
+#   options: --only instructions,latency,scale,memory,throughput,strace   --json FILE
 #   env: PINNS=/path/to/pinns (default: the shipped static build,
 #        target/x86_64-unknown-linux-gnu/release/pinns, rebuilt by `cargo build-static`)
+#        PINNS_REF=/path/to/crio/pinns (optional: CRI-O's C pinns, measured beside)
 #
 # Everything happens under a fresh mktemp -d directory (a tmpfs is mounted on
 # its pins/ subdir, like /run), and every pod is unpinned at the end, on error
@@ -18,13 +20,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 OUT=$ROOT/target/bench
 PINNS=${PINNS:-}
+PINNS_REF=${PINNS_REF:-}
 QUICK=
 PYARGS=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1; PYARGS+=(--quick) ;;
 	--only|--json) PYARGS+=("$1" "$2"); shift ;;
-	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,15p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -39,6 +42,8 @@ done
 mkdir -p "$OUT"
 gcc -O2 -Wall -o "$OUT/floor" "$HERE/floor.c"
 gcc -O2 -Wall -o "$OUT/timeit" "$HERE/timeit.c"
+# The static floor is the one that defines the limit (pinns ships static);
+# the dynamic one is shown beside it.
 if ! gcc -O2 -Wall -static -o "$OUT/floor-static" "$HERE/floor.c" 2>/dev/null; then
 	echo "run.sh: no static libc; floor-static is the dynamic floor" >&2
 	cp "$OUT/floor" "$OUT/floor-static"
@@ -51,6 +56,7 @@ if [ -z "$PINNS" ]; then
 	PINNS=$ROOT/target/x86_64-unknown-linux-gnu/release/pinns
 fi
 PINNS=$(readlink -f "$PINNS")
+[ -z "$PINNS_REF" ] || PINNS_REF=$(readlink -f "$PINNS_REF")
 
 # --- work dir and cleanup
 RUNID=$$
@@ -111,6 +117,8 @@ echo "machine: $(uname -r), nproc $(nproc), $(date -Is)"
 echo "pinns: $PINNS ($(stat -c %s "$PINNS") bytes)"
 echo "  file: $(file -b "$PINNS")"
 echo "  ldd:  $(ldd "$PINNS" 2>&1 | tr '\n' ' ' | tr -s ' \t' ' ')"
+[ -z "$PINNS_REF" ] || echo "C pinns (PINNS_REF): $PINNS_REF ($(file -b "$PINNS_REF" | cut -d, -f1-2))"
 
 python3 "$HERE/bench.py" --work "$WORK" --runid "$RUNID" --pinns "$PINNS" \
-	--floor "$OUT/floor" --floor-static "$OUT/floor-static" --timeit "$OUT/timeit" "${PYARGS[@]}"
+	--floor "$OUT/floor-static" --floor-dynamic "$OUT/floor" --ref "$PINNS_REF" \
+	--timeit "$OUT/timeit" "${PYARGS[@]}"

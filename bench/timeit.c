@@ -1,17 +1,19 @@
 /* timeit: time program invocations, spawn to reap, with CLOCK_MONOTONIC.
  *
- *   timeit CMD [ARG...]   run once, print "<ns> <status>" on stdout.
+ *   timeit CMD [ARG...]   run once, print "<ns> <status> <minflt>" on stdout.
  *   timeit -s             server: read requests from stdin, one per line, fields
  *                         separated by TAB:  K  FILE1..FILEK  PATH  ARG0 ARG1...
  *                         Creates the K files (O_CREAT|O_EXCL, as a pin tool would)
  *                         inside the timed region, then runs PATH with argv ARG0...,
- *                         and answers "<ns> <status>\n".  (K>0 is used for unshare(1),
- *                         which needs its pin files to exist already.)
+ *                         and answers "<ns> <status> <minflt>\n".  (K>0 is used for
+ *                         unshare(1), which needs its pin files to exist already.)
  *   timeit -p J           parallel: read all requests (same format) until EOF, then
  *                         run them with J in flight; print "<total_ns> <nfailed>\n".
  *
  * The child gets /dev/null as stdin and stdout; stderr is inherited. status is
- * the exit code, 128+signal, or 255 if spawning failed. Spawning uses
+ * the exit code, 128+signal, or 255 if spawning failed; minflt is the child's
+ * page faults (wait4's rusage: from the spawn, so the exec's few are counted
+ * too, alike for every tool). Spawning uses
  * posix_spawn (clone(CLONE_VM|CLONE_VFORK) in glibc): the cheapest honest way,
  * and the same for every tool measured.
  * Part of the pinns benchmark (bench/run.sh). Built with gcc -O2.
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,15 +100,17 @@ static pid_t start(struct req *r)
 	return pid;
 }
 
-static int run_one(struct req *r, long long *ns)
+static int run_one(struct req *r, long long *ns, long *minflt)
 {
 	int ws = 0;
+	struct rusage ru = {0};
 	long long t0 = now_ns();
 	pid_t pid = start(r);
 	if (pid > 0)
-		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		while (wait4(pid, &ws, 0, &ru) < 0 && errno == EINTR)
 			;
 	*ns = now_ns() - t0;
+	*minflt = ru.ru_minflt + ru.ru_majflt;
 	return pid > 0 ? status_of(ws) : 255;
 }
 
@@ -122,12 +127,13 @@ int main(int argc, char **argv)
 		while (getline(&line, &cap, stdin) > 0) {
 			struct req r;
 			long long ns = 0;
+			long minflt = 0;
 			int st = 255;
 			if (parse(line, &r) == 0)
-				st = run_one(&r, &ns);
+				st = run_one(&r, &ns, &minflt);
 			else
 				fprintf(stderr, "timeit: bad request\n");
-			printf("%lld %d\n", ns, st);
+			printf("%lld %d %ld\n", ns, st, minflt);
 			free(r.files - 1);
 		}
 		return 0;
@@ -172,8 +178,9 @@ int main(int argc, char **argv)
 	if (argc >= 2 && argv[1][0] != '-') {
 		struct req r = {0, NULL, argv[1], argv + 1};
 		long long ns;
-		int st = run_one(&r, &ns);
-		printf("%lld %d\n", ns, st);
+		long minflt;
+		int st = run_one(&r, &ns, &minflt);
+		printf("%lld %d %ld\n", ns, st, minflt);
 		return st;
 	}
 	fprintf(stderr, "usage: timeit CMD [ARG...] | -s | -p JOBS\n");

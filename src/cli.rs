@@ -11,6 +11,9 @@ use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::ns::{Kind, KindSet};
 
+/// The pin directory when `-d` is not given.
+pub const DEFAULT_DIR: &str = "/run";
+
 const ABOUT: &str = "Pin Linux namespaces to files, with no process left holding them";
 
 const LONG_ABOUT: &str = "\
@@ -86,7 +89,7 @@ pub enum HostMode {
 #[derive(Debug, Args, Default)]
 pub struct PinArgs {
     /// Pin directory; created (0755) if missing
-    #[arg(short = 'd', long = "dir", value_name = "DIR", default_value = "/run")]
+    #[arg(short = 'd', long = "dir", value_name = "DIR", default_value = DEFAULT_DIR)]
     pub dir: PathBuf,
 
     /// Pin name: one path component (pins are `DIR/<type>ns/NAME`).

@@ -37,6 +37,7 @@
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod arena;
 pub mod cli;
 pub mod commands;
 mod enter;
@@ -47,6 +48,7 @@ mod list;
 pub mod mount;
 mod netns_view;
 mod ns;
+pub mod parse;
 mod pin;
 mod plan;
 mod prune;

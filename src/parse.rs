@@ -1,0 +1,107 @@
+//! Parsing the command line while building only the part of its clap
+//! definition that a call uses.
+//!
+//! clap builds the whole command tree before it parses: for CRI-O's
+//! `pinns -d DIR -f NAME --net --ipc --uts` that is every subcommand as well
+//! as the flags of `pin`, and for `pinns unpin …` the flags of `pin` too
+//! (the top level flattens them, for CRI-O's command line). Building it is
+//! most of what a pin costs in user space. So [`parse`] first tries with
+//! only the part the first argument selects, made from the same derive
+//! definitions in `cli.rs` (there is no second parser to drift):
+//!
+//! - a subcommand name: the top level with its subcommands and none of the
+//!   flags of `pin`; clap itself then builds the arguments of that one
+//!   subcommand only (they are deferred, see [`Lazy`](crate::cli::Lazy));
+//! - anything else: the flags of `pin` alone, no subcommands.
+//!
+//! That cheap parse answers only when it succeeds. Help, version, and every
+//! error (a subcommand name later in the line, an unknown flag, a missing
+//! value) are left to the full definition, `Cli::parse`, which parses the
+//! line again: every message, and its exit status, is clap's own, exactly
+//! as without this module. `tests/fast_parse.rs` checks that whatever the
+//! cheap parse accepts, the full one accepts with the same result.
+
+use std::ffi::OsString;
+
+use clap::{Args, FromArgMatches, Parser, Subcommand};
+
+use crate::cli::{Cli, Command, DEFAULT_DIR, PinArgs};
+
+/// Parses this process's arguments as `Cli::parse()` does: on help,
+/// version or a usage error, clap prints its message and exits.
+pub fn parse() -> Cli {
+    parse_from(std::env::args_os())
+}
+
+/// Parses `args` (the first is the program name) as `Cli::parse_from`
+/// does, building as little of the definition as the line allows.
+pub fn parse_from<I, T>(args: I) -> Cli
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // This process exits right after the command: what clap built is left
+    // for the exit to reclaim, as C tools leave their last allocations.
+    // Dropping it took ~10k instructions, a tenth of a pin.
+    match fast(&args, Drop::Leak) {
+        Some(cli) => {
+            std::mem::forget(args);
+            cli
+        }
+        None => Cli::parse_from(args),
+    }
+}
+
+/// Whether [`fast`] frees what clap built.
+#[derive(Clone, Copy, PartialEq)]
+enum Drop {
+    Free,
+    Leak,
+}
+
+/// The cheap parse alone: `Some` only for a line it accepts, which the
+/// full definition accepts too, with the same result; `None` for
+/// anything else (help, version, any error), to be parsed in full.
+pub fn try_fast(args: &[OsString]) -> Option<Cli> {
+    fast(args, Drop::Free)
+}
+
+fn fast(args: &[OsString], drop: Drop) -> Option<Cli> {
+    let done = |command: clap::Command, matches: clap::ArgMatches| {
+        if drop == Drop::Leak {
+            std::mem::forget(command);
+            std::mem::forget(matches);
+        }
+    };
+    let first = args.get(1).and_then(|a| a.to_str());
+    if first.is_some_and(Command::has_subcommand) {
+        // The top level of the full definition minus the flags of `pin`:
+        // after a subcommand's name, they could not be given anyway
+        // (`args_conflicts_with_subcommands`).
+        let top = clap::Command::new("pinns")
+            .disable_help_flag(true)
+            .disable_help_subcommand(true);
+        let mut top = Command::augment_subcommands(top);
+        let mut matches = top.try_get_matches_from_mut(args).ok()?;
+        let command = Command::from_arg_matches_mut(&mut matches).ok()?;
+        done(top, matches);
+        Some(Cli {
+            command: Some(command),
+            // What clap gives the flattened flags when a subcommand is used:
+            // their defaults.
+            pin: PinArgs {
+                dir: DEFAULT_DIR.into(),
+                ..PinArgs::default()
+            },
+        })
+    } else {
+        // No subcommand: CRI-O's command line, the flags of `pin` alone.
+        let cmd = clap::Command::new("pinns").disable_help_flag(true);
+        let mut cmd = PinArgs::augment_args(cmd);
+        let mut matches = cmd.try_get_matches_from_mut(args).ok()?;
+        let pin = PinArgs::from_arg_matches_mut(&mut matches).ok()?;
+        done(cmd, matches);
+        Some(Cli { command: None, pin })
+    }
+}
