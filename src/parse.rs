@@ -44,7 +44,7 @@ where
     // This process exits right after the command: what clap built is left
     // for the exit to reclaim, as C tools leave their last allocations.
     // Dropping it took ~10k instructions, a tenth of a pin.
-    match fast(&args, Drop::Leak) {
+    match fast(&args, Built::Leak) {
         Some(cli) => {
             std::mem::forget(args);
             cli
@@ -55,7 +55,7 @@ where
 
 /// Whether [`fast`] frees what clap built.
 #[derive(Clone, Copy, PartialEq)]
-enum Drop {
+enum Built {
     Free,
     Leak,
 }
@@ -64,12 +64,12 @@ enum Drop {
 /// full definition accepts too, with the same result; `None` for
 /// anything else (help, version, any error), to be parsed in full.
 pub fn try_fast(args: &[OsString]) -> Option<Cli> {
-    fast(args, Drop::Free)
+    fast(args, Built::Free)
 }
 
-fn fast(args: &[OsString], drop: Drop) -> Option<Cli> {
+fn fast(args: &[OsString], built: Built) -> Option<Cli> {
     let done = |command: clap::Command, matches: clap::ArgMatches| {
-        if drop == Drop::Leak {
+        if built == Built::Leak {
             std::mem::forget(command);
             std::mem::forget(matches);
         }
