@@ -24,6 +24,8 @@
 
 mod common;
 
+use common::become_subreaper;
+
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::fs;
@@ -115,19 +117,6 @@ fn reap(pid: u32, timeout: Duration) -> bool {
         }
         sleep(Duration::from_millis(5));
     }
-}
-
-/// Makes this test process the reaper of the containers' inits, the role
-/// conmon plays for CRI-O: a detached container's init is orphaned when
-/// `runc run -d` exits, and would otherwise linger as a zombie until the
-/// host's pid 1 gets round to it.
-fn become_subreaper() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag.
-        let r = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
-        assert_eq!(r, 0, "prctl(PR_SET_CHILD_SUBREAPER)");
-    });
 }
 
 /// Runs `cmd` with stdin from /dev/null and stdout/stderr into unlinked

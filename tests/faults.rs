@@ -40,8 +40,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -50,7 +49,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::PINNS;
+use common::{PINNS, become_subreaper, drain, umount_all_under, wait_group_gone};
 
 /// Longest a faulted run may take before it counts as a hang.
 const HANG: Duration = Duration::from_secs(20);
@@ -436,22 +435,6 @@ impl Drop for RunDir {
     }
 }
 
-fn umount_all_under(root: &Path) {
-    for _ in 0..16 {
-        let mut left = common::mounts_under(root);
-        if left.is_empty() {
-            return;
-        }
-        left.sort_by_key(|m| std::cmp::Reverse(m.mount_point.components().count()));
-        for m in left {
-            let c = std::ffi::CString::new(m.mount_point.as_os_str().as_bytes())
-                .expect("no NUL in a mount point");
-            // SAFETY: umount2 of a valid C string; failure is retried.
-            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH | libc::UMOUNT_NOFOLLOW) };
-        }
-    }
-}
-
 /// How a faulted run ended.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Outcome {
@@ -598,108 +581,6 @@ fn run(case: &Case) -> Result<Outcome, String> {
     quiet(unpin_cmd(&rd.dir, NEXT)).map_err(|e| format!("unpin of the next pin: {e}"))?;
     absent(&rd.dir, NEXT)?;
     Ok(outcome)
-}
-
-/// Reads `fds` to end of file, or fails at `deadline`.
-fn drain(fds: &[BorrowedFd<'_>], deadline: Instant) -> Result<Vec<Vec<u8>>, ()> {
-    let mut bufs = vec![Vec::new(); fds.len()];
-    let mut open = vec![true; fds.len()];
-    while open.iter().any(|o| *o) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(());
-        }
-        let mut pfds: Vec<libc::pollfd> = fds
-            .iter()
-            .zip(&open)
-            .map(|(fd, o)| libc::pollfd {
-                fd: if *o { fd.as_raw_fd() } else { -1 },
-                events: libc::POLLIN,
-                revents: 0,
-            })
-            .collect();
-        let ms = left.as_millis().clamp(1, 500) as libc::c_int;
-        // SAFETY: `pfds` is a valid array of pollfd of its length.
-        if unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) } < 0 {
-            continue;
-        }
-        for (i, p) in pfds.iter().enumerate() {
-            if p.fd < 0 || p.revents == 0 {
-                continue;
-            }
-            let mut chunk = [0u8; 4096];
-            // SAFETY: reading into a stack buffer of its length.
-            let r = unsafe { libc::read(p.fd, chunk.as_mut_ptr().cast(), chunk.len()) };
-            if r <= 0 {
-                open[i] = false;
-            } else {
-                bufs[i].extend_from_slice(&chunk[..r as usize]);
-            }
-        }
-    }
-    Ok(bufs)
-}
-
-/// Makes this process the reaper of orphans (a helper whose `pinns` was
-/// killed, or a `pinns` whose strace was), so they are seen and reaped.
-fn become_subreaper() {
-    // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag.
-    let r = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
-    assert_eq!(r, 0, "prctl(PR_SET_CHILD_SUBREAPER)");
-}
-
-/// Waits until no process of group `pgid` is alive, reaping the zombies
-/// handed to us; the survivors (pid, comm) if some remain at `deadline`.
-fn wait_group_gone(pgid: i32, deadline: Instant) -> Result<(), Vec<(i32, String)>> {
-    // SAFETY: getpid has no preconditions.
-    let me = unsafe { libc::getpid() };
-    loop {
-        let mut alive = Vec::new();
-        for (pid, ppid, pgrp, state, comm) in procs() {
-            if pgrp != pgid {
-                continue;
-            }
-            if state == 'Z' || state == 'X' {
-                if ppid == me {
-                    // SAFETY: waitpid of one zombie child of ours.
-                    unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
-                }
-                continue;
-            }
-            alive.push((pid, comm));
-        }
-        if alive.is_empty() {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(alive);
-        }
-        sleep(Duration::from_millis(1));
-    }
-}
-
-/// Every process: (pid, ppid, pgrp, state, comm).
-fn procs() -> Vec<(i32, i32, i32, char, String)> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| {
-            let e = e.ok()?;
-            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
-            let stat = fs::read_to_string(e.path().join("stat")).ok()?;
-            let open = stat.find('(')?;
-            let close = stat.rfind(')')?;
-            let rest: Vec<&str> = stat[close + 2..].split(' ').collect();
-            Some((
-                pid,
-                rest.get(1)?.parse().ok()?,
-                rest.get(2)?.parse().ok()?,
-                rest.first()?.chars().next()?,
-                stat[open + 1..close].to_string(),
-            ))
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------------------

@@ -98,14 +98,6 @@ impl MachineState {
     }
 }
 
-/// Makes this process the reaper of orphans its scripts leave (shims,
-/// conmon), so that they can be found and waited for.
-fn become_subreaper() {
-    // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag.
-    let r = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
-    assert_eq!(r, 0, "prctl(PR_SET_CHILD_SUBREAPER)");
-}
-
 /// Our children, on every thread.
 fn our_children() -> Vec<u32> {
     let me = std::process::id();

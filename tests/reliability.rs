@@ -28,18 +28,20 @@ mod common;
 use std::ffi::{CString, OsStr};
 use std::fs;
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, Once};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use common::{become_subreaper, drain, procs, umount_all_under, wait_group_gone};
 
 const PINNS: &str = env!("CARGO_BIN_EXE_pinns");
 
@@ -125,48 +127,6 @@ impl Out {
         );
         self
     }
-}
-
-/// Reads `fds` until every one is at end of file, or fails at `deadline`
-/// (a descendant still holding one open).
-fn drain(fds: &[BorrowedFd<'_>], deadline: Instant) -> Result<Vec<Vec<u8>>, String> {
-    let mut bufs = vec![Vec::new(); fds.len()];
-    let mut open: Vec<bool> = vec![true; fds.len()];
-    while open.iter().any(|o| *o) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err("a pipe stayed open: some process still holds it".into());
-        }
-        let mut pfds: Vec<libc::pollfd> = fds
-            .iter()
-            .zip(&open)
-            .map(|(fd, o)| libc::pollfd {
-                fd: if *o { fd.as_raw_fd() } else { -1 },
-                events: libc::POLLIN,
-                revents: 0,
-            })
-            .collect();
-        let ms = left.as_millis().clamp(1, 1000) as libc::c_int;
-        // SAFETY: `pfds` is a valid array of pollfd for its length.
-        let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) };
-        if n < 0 {
-            continue; // EINTR
-        }
-        for (i, p) in pfds.iter().enumerate() {
-            if p.fd < 0 || p.revents == 0 {
-                continue;
-            }
-            let mut chunk = [0u8; 4096];
-            // SAFETY: reading into a stack buffer of the given length.
-            let r = unsafe { libc::read(p.fd, chunk.as_mut_ptr().cast(), chunk.len()) };
-            if r <= 0 {
-                open[i] = false;
-            } else {
-                bufs[i].extend_from_slice(&chunk[..r as usize]);
-            }
-        }
-    }
-    Ok(bufs)
 }
 
 /// Kills process group `pgid`, one that we made with `process_group(0)`.
@@ -274,98 +234,6 @@ fn nsfs_under(root: &Path) -> Vec<Mount> {
 
 fn is_mount_point(path: &Path) -> bool {
     mounts().iter().any(|m| m.point == path)
-}
-
-/// Lazily unmounts every mount under `root` (itself included), deepest
-/// first, until none is left.
-fn umount_all_under(root: &Path) {
-    for _ in 0..32 {
-        let mut left = mounts_under(root);
-        if left.is_empty() {
-            return;
-        }
-        left.sort_by_key(|m| std::cmp::Reverse(m.point.components().count()));
-        for m in left {
-            let c = CString::new(m.point.as_os_str().as_bytes()).expect("no NUL in a mount point");
-            // SAFETY: umount2 with a valid C string; failure is retried.
-            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH | libc::UMOUNT_NOFOLLOW) };
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Proc {
-    pid: i32,
-    ppid: i32,
-    pgrp: i32,
-    state: char,
-    /// Shown in failure messages.
-    #[allow(dead_code)]
-    comm: String,
-}
-
-/// Every process, from `/proc/*/stat`.
-fn procs() -> Vec<Proc> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| {
-            let e = e.ok()?;
-            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
-            let stat = fs::read_to_string(e.path().join("stat")).ok()?;
-            let open = stat.find('(')?;
-            let close = stat.rfind(')')?;
-            let rest: Vec<&str> = stat[close + 2..].split(' ').collect();
-            Some(Proc {
-                pid,
-                comm: stat[open + 1..close].to_string(),
-                state: rest.first()?.chars().next()?,
-                ppid: rest.get(1)?.parse().ok()?,
-                pgrp: rest.get(2)?.parse().ok()?,
-            })
-        })
-        .collect()
-}
-
-/// Makes this test process the reaper of orphans (the helper of a killed
-/// `pinns` among them): pid 1 on these machines does not reap, and a
-/// zombie left there would look like a survivor.
-fn become_subreaper() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag.
-        let r = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
-        assert_eq!(r, 0, "prctl(PR_SET_CHILD_SUBREAPER)");
-    });
-}
-
-/// Waits until no process of group `pgid` is alive, reaping the zombies
-/// handed to us; returns the survivors if some are still there at `deadline`.
-fn wait_group_gone(pgid: i32, deadline: Instant) -> Result<(), Vec<Proc>> {
-    // SAFETY: getpid has no preconditions.
-    let me = unsafe { libc::getpid() };
-    loop {
-        let members: Vec<Proc> = procs().into_iter().filter(|p| p.pgrp == pgid).collect();
-        let mut alive = Vec::new();
-        for p in members {
-            if p.state == 'Z' || p.state == 'X' {
-                if p.ppid == me {
-                    // SAFETY: waitpid of one specific pid, our own zombie child.
-                    unsafe { libc::waitpid(p.pid, std::ptr::null_mut(), libc::WNOHANG) };
-                }
-                continue;
-            }
-            alive.push(p);
-        }
-        if alive.is_empty() {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(alive);
-        }
-        sleep(Duration::from_micros(200));
-    }
 }
 
 // ---------------------------------------------------------------------------

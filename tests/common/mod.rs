@@ -328,3 +328,144 @@ pub fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
 pub fn unique(tag: &str) -> String {
     format!("pinns-test-{}-{tag}", std::process::id())
 }
+
+// ---------------------------------------------------------------------------
+// Processes and pipes, for the tests that kill, fault or wait on pinns.
+
+/// Makes this test process the reaper of orphans (the helper of a killed
+/// `pinns`, a container's shim): pid 1 on these machines is slow to reap,
+/// and a zombie left there would look like a survivor.
+pub fn become_subreaper() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag.
+        let r = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
+        assert_eq!(r, 0, "prctl(PR_SET_CHILD_SUBREAPER)");
+    });
+}
+
+/// Reads `fds` until every one is at end of file, or fails at `deadline`
+/// (a descendant still holding one open).
+pub fn drain(
+    fds: &[std::os::fd::BorrowedFd<'_>],
+    deadline: std::time::Instant,
+) -> Result<Vec<Vec<u8>>, String> {
+    let mut bufs = vec![Vec::new(); fds.len()];
+    let mut open: Vec<bool> = vec![true; fds.len()];
+    while open.iter().any(|o| *o) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err("a pipe stayed open: some process still holds it".into());
+        }
+        let mut pfds: Vec<libc::pollfd> = fds
+            .iter()
+            .zip(&open)
+            .map(|(fd, o)| libc::pollfd {
+                fd: if *o { fd.as_raw_fd() } else { -1 },
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        let ms = left.as_millis().clamp(1, 500) as libc::c_int;
+        // SAFETY: `pfds` is a valid array of pollfd for its length.
+        if unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) } < 0 {
+            continue; // EINTR
+        }
+        for (i, p) in pfds.iter().enumerate() {
+            if p.fd < 0 || p.revents == 0 {
+                continue;
+            }
+            let mut chunk = [0u8; 4096];
+            // SAFETY: reading into a stack buffer of the given length.
+            let r = unsafe { libc::read(p.fd, chunk.as_mut_ptr().cast(), chunk.len()) };
+            if r <= 0 {
+                open[i] = false;
+            } else {
+                bufs[i].extend_from_slice(&chunk[..r as usize]);
+            }
+        }
+    }
+    Ok(bufs)
+}
+
+/// One process, from `/proc/PID/stat`.
+#[derive(Debug)]
+pub struct Proc {
+    pub pid: i32,
+    pub ppid: i32,
+    pub pgrp: i32,
+    pub state: char,
+    /// Shown in failure messages.
+    pub comm: String,
+}
+
+/// Every process.
+pub fn procs() -> Vec<Proc> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = fs::read_to_string(e.path().join("stat")).ok()?;
+            let open = stat.find('(')?;
+            let close = stat.rfind(')')?;
+            let rest: Vec<&str> = stat[close + 2..].split(' ').collect();
+            Some(Proc {
+                pid,
+                comm: stat[open + 1..close].to_string(),
+                state: rest.first()?.chars().next()?,
+                ppid: rest.get(1)?.parse().ok()?,
+                pgrp: rest.get(2)?.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// Waits until no process of group `pgid` is alive, reaping the zombies
+/// handed to us; returns the survivors if some are still there at
+/// `deadline`.
+pub fn wait_group_gone(pgid: i32, deadline: std::time::Instant) -> Result<(), Vec<Proc>> {
+    // SAFETY: getpid has no preconditions.
+    let me = unsafe { libc::getpid() };
+    loop {
+        let mut alive = Vec::new();
+        for p in procs().into_iter().filter(|p| p.pgrp == pgid) {
+            if p.state == 'Z' || p.state == 'X' {
+                if p.ppid == me {
+                    // SAFETY: waitpid of one specific pid, our own zombie child.
+                    unsafe { libc::waitpid(p.pid, std::ptr::null_mut(), libc::WNOHANG) };
+                }
+                continue;
+            }
+            alive.push(p);
+        }
+        if alive.is_empty() {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(alive);
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+}
+
+/// Lazily unmounts every mount under `root` (itself included), deepest
+/// first, until none is left.
+pub fn umount_all_under(root: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    for _ in 0..32 {
+        let mut left = mounts_under(root);
+        if left.is_empty() {
+            return;
+        }
+        left.sort_by_key(|m| std::cmp::Reverse(m.mount_point.components().count()));
+        for m in left {
+            let c = std::ffi::CString::new(m.mount_point.as_os_str().as_bytes())
+                .expect("no NUL in a mount point");
+            // SAFETY: umount2 with a valid C string; failure is retried.
+            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH | libc::UMOUNT_NOFOLLOW) };
+        }
+    }
+}
