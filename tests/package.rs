@@ -177,6 +177,8 @@ fn debian_package_installs_works_and_purges() {
         "pinns-unpin",
         "pinns-list",
         "pinns-exec",
+        "pinns-prune",
+        "pinns-completions",
     ] {
         let out = run(Command::new("man").args(["-w", page]));
         assert!(
