@@ -17,7 +17,7 @@ cleanup() {
   "$PINNS" unpin -d "$DIR" -f "$POD"
   "$PINNS" unpin -d "$DIR" -f "$POD-nolo"
   for cg in /sys/fs/cgroup/"$CG" /sys/fs/cgroup/*/"$CG"; do
-    for try in 1 2 3 4 5 6 7 8 9 10; do   # conmon may take a moment to exit
+    for try in $(seq 25); do   # conmon may take a moment to exit
       [ -d "$cg" ] || break
       find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || sleep 0.2
     done
