@@ -452,6 +452,20 @@ impl Drop for IpNetns {
     }
 }
 
+/// Runs `docs/SCRIPT ARGS` with the built binary as `PINNS`, asserts it
+/// succeeded, and returns what it printed.
+fn run_doc(script: &str, args: &[&str]) -> String {
+    let out = Command::new("sh")
+        .arg(format!("{}/docs/{script}", env!("CARGO_MANIFEST_DIR")))
+        .args(args)
+        .env("PINNS", PINNS)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{script}: {text}{}", stderr(&out));
+    text
+}
+
 /// The README's examples, run as written.
 #[test]
 fn readme_examples_run() {
@@ -472,14 +486,10 @@ fn readme_examples_run() {
     }
     let mut d = PinDir::new();
     let pod = unique("pod");
-    let out = Command::new("sh")
-        .arg(format!("{docs}pod-namespaces.sh"))
-        .args([d.path().to_str().unwrap(), &pod])
-        .env("PINNS", PINNS)
-        .output()
-        .unwrap();
-    let text = stdout(&out);
-    assert!(out.status.success(), "{text}{}", stderr(&out));
+    let text = run_doc(
+        "pod-namespaces.sh",
+        &[d.path().to_str().unwrap(), pod.as_str()],
+    );
     assert!(text.contains(&format!("hostname: {pod}")), "{text}");
     let ns = |prefix: &str| {
         text.lines()
@@ -492,14 +502,7 @@ fn readme_examples_run() {
 
     let name = unique("blue");
     d.also.push(("/run".into(), name.clone()));
-    let out = Command::new("sh")
-        .arg(format!("{docs}ip-netns-style.sh"))
-        .arg(&name)
-        .env("PINNS", PINNS)
-        .output()
-        .unwrap();
-    let text = stdout(&out);
-    assert!(out.status.success(), "{text}{}", stderr(&out));
+    let text = run_doc("ip-netns-style.sh", &[name.as_str()]);
     assert!(
         text.contains("LOOPBACK,UP") && text.contains("127.0.0.1/8"),
         "{text}"
@@ -509,14 +512,10 @@ fn readme_examples_run() {
 
     // Who is in a pod: PROCS, --pid, the pids in the JSON.
     let pod = unique("who");
-    let out = Command::new("sh")
-        .arg(format!("{docs}who-is-in-a-pod.sh"))
-        .args([d.path().to_str().unwrap(), &pod])
-        .env("PINNS", PINNS)
-        .output()
-        .unwrap();
-    let text = stdout(&out);
-    assert!(out.status.success(), "{text}{}", stderr(&out));
+    let text = run_doc(
+        "who-is-in-a-pod.sh",
+        &[d.path().to_str().unwrap(), pod.as_str()],
+    );
     let rows: Vec<Vec<&str>> = text
         .lines()
         .map(|l| l.split_whitespace().collect())
