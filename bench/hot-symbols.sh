@@ -3,7 +3,7 @@
 # order they first run) of one pin, one unpin and one list of the static
 # build, which `cargo build-static` asks the linker to place first in .text
 # (see .cargo/config.toml). Run as root after changes to the code or the
-# toolchain, then `cargo build-static` again. Needs valgrind.
+# toolchain, then `cargo build-static` again. Needs valgrind and gdb.
 #
 # The binary is built exactly as `cargo build-static` builds it, but with its
 # symbols kept (no --strip-all): the names must be those of the shipped build.
@@ -21,7 +21,28 @@ vg() { valgrind --tool=callgrind --demangle=no --callgrind-out-file="$D/$1" "${@
 vg pin "$B" -d "$D/p" -f hot --net --ipc --uts
 vg unpin "$B" unpin -d "$D/p" -f hot
 vg list "$B" list -d "$D/p"
+# glibc picks its string functions (memcpy, strlen, ...) by the CPU at
+# start-up (IFUNCs), and valgrind's emulated CPU gets other variants than
+# the machine's (AVX2 rather than EVEX/AVX-512): after each variant it ran,
+# also list the one this machine picks, read from the relocated GOT at main.
+readelf -rW "$B" | awk '/R_X86_64_IRELATIV/ { print "info symbol *(long*)0x" $1 }' >"$D/gdb"
+gdb -q -batch -ex "break main" -ex run -x "$D/gdb" -ex kill --args "$B" --version 2>/dev/null |
+	awk '/ in section / { print $1 }' >"$D/ifuncs"
 grep -hoE "^c?fn=\([0-9]+\) .*" "$D/pin" "$D/unpin" "$D/list" |
 	sed -E "s/^c?fn=\([0-9]+\) //; s/'[0-9]+$//" | grep -v "^0x\|^(below main)" |
-	awk '!seen[$0]++' >.cargo/hot-symbols.txt
+	awk -v ifuncs="$D/ifuncs" '
+		# The family of a variant: __memmove_avx512_unaligned_erms -> memmove
+		# (memcpy is memmove: one object, its symbols aliases).
+		function family(name) {
+			sub(/^__/, "", name); sub(/_.*/, "", name)
+			return name == "memcpy" ? "memmove" : name
+		}
+		BEGIN { while ((getline f <ifuncs) > 0) machine[family(f)] = machine[family(f)] " " f }
+		!seen[$0]++ {
+			print
+			if ($0 ~ /^__[a-z]+_/ && family($0) in machine) {
+				n = split(machine[family($0)], picked, " ")
+				for (i = 1; i <= n; i++) if (!seen[picked[i]]++) print picked[i]
+			}
+		}' >.cargo/hot-symbols.txt
 echo "hot-symbols.sh: $(wc -l <.cargo/hot-symbols.txt) functions in .cargo/hot-symbols.txt" >&2

@@ -1,25 +1,32 @@
-//! Parsing the command line while building only the part of its clap
-//! definition that a call uses.
+//! Parsing the command line while building as little of its clap
+//! definition as the line allows, in three steps, each answering only the
+//! lines it reads exactly as clap would and passing the rest on:
 //!
-//! clap builds the whole command tree before it parses: for CRI-O's
-//! `pinns -d DIR -f NAME --net --ipc --uts` that is every subcommand as well
-//! as the flags of `pin`, and for `pinns unpin …` the flags of `pin` too
-//! (the top level flattens them, for CRI-O's command line). Building it is
-//! most of what a pin costs in user space. So [`parse`] first tries with
-//! only the part the first argument selects, made from the same derive
-//! definitions in `cli.rs` (there is no second parser to drift):
+//! 1. [`scan`]: the definition as a table of data, generated from it ahead
+//!    of time; no clap code runs. It answers the lines CRI-O and scripts
+//!    run to pin and unpin.
+//! 2. [`fast`]: clap itself, with only the part of the definition the
+//!    first argument selects, made from the same derive definitions in
+//!    `cli.rs`. clap builds the whole command tree before it parses: for
+//!    `pinns -d DIR -f NAME --net` that is every subcommand as well as the
+//!    flags of `pin`, and for `pinns list` the flags of `pin` too (the top
+//!    level flattens them, for CRI-O's command line). So this step builds,
+//!    for a subcommand's name, the top level with its subcommands and none
+//!    of the flags of `pin` (clap then builds the arguments of that one
+//!    subcommand only, see [`Lazy`](crate::cli::Lazy)); for anything
+//!    else, the flags of `pin` alone.
+//! 3. The full definition, `Cli::parse`, for help, version and every error
+//!    (a subcommand name later in the line, an unknown flag, a missing
+//!    value): every message, and its exit status, is clap's own, exactly
+//!    as without this module.
 //!
-//! - a subcommand name: the top level with its subcommands and none of the
-//!   flags of `pin`; clap itself then builds the arguments of that one
-//!   subcommand only (they are deferred, see [`Lazy`](crate::cli::Lazy));
-//! - anything else: the flags of `pin` alone, no subcommands.
-//!
-//! That cheap parse answers only when it succeeds. Help, version, and every
-//! error (a subcommand name later in the line, an unknown flag, a missing
-//! value) are left to the full definition, `Cli::parse`, which parses the
-//! line again: every message, and its exit status, is clap's own, exactly
-//! as without this module. `tests/fast_parse.rs` checks that whatever the
-//! cheap parse accepts, the full one accepts with the same result.
+//! There is no second parser to drift: `tests/fast_parse.rs` regenerates
+//! the table from the definition and checks that whatever steps 1 and 2
+//! accept, step 3 accepts with the same result.
+
+mod scan;
+#[rustfmt::skip]
+mod table;
 
 use std::ffi::OsString;
 
@@ -41,6 +48,9 @@ where
     T: Into<OsString>,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if let Some(cli) = scan::parse(&args) {
+        return cli;
+    }
     // This process exits right after the command: what clap built is left
     // for the exit to reclaim, as C tools leave their last allocations.
     // Dropping it took ~10k instructions, a tenth of a pin.
@@ -60,8 +70,15 @@ enum Built {
     Leak,
 }
 
-/// The cheap parse alone: `Some` only for a line it accepts, which the
-/// full definition accepts too, with the same result; `None` for
+/// Step 1 alone, the table: `Some` only for a line it accepts, which the
+/// full definition accepts too, with the same result; `None` for anything
+/// else, left to the next step.
+pub fn try_table(args: &[OsString]) -> Option<Cli> {
+    scan::parse(args)
+}
+
+/// Step 2 alone, the cheap clap parse: `Some` only for a line it accepts,
+/// which the full definition accepts too, with the same result; `None` for
 /// anything else (help, version, any error), to be parsed in full.
 pub fn try_fast(args: &[OsString]) -> Option<Cli> {
     fast(args, Built::Free)
