@@ -104,6 +104,9 @@ struct Found<'a> {
     /// Which specs the mapping has read (bit i for spec i): a line with an
     /// argument the mapping does not know is left to clap.
     read: Cell<u64>,
+    /// Where the last lookup ended: the mapping reads the fields mostly in
+    /// the table's order, so the next is usually the next spec.
+    cursor: Cell<usize>,
 }
 
 fn scan<'a>(specs: &'static [Spec], args: &'a [OsString]) -> Option<Found<'a>> {
@@ -163,6 +166,7 @@ fn scan<'a>(specs: &'static [Spec], args: &'a [OsString]) -> Option<Found<'a>> {
         specs,
         given,
         read: Cell::new(0),
+        cursor: Cell::new(0),
     })
 }
 
@@ -170,7 +174,12 @@ impl<'a> Found<'a> {
     /// The values of `id` if the table has it with `takes` of that kind
     /// (`None` otherwise: the mapping and the table disagree, clap decides).
     fn get(&self, id: &str, kind: fn(&Takes) -> bool) -> Option<Option<&[&'a str]>> {
-        let i = self.specs.iter().position(|s| s.id == id)?;
+        let n = self.specs.len();
+        let start = self.cursor.get();
+        let i = (start..n + start)
+            .map(|i| i % n)
+            .find(|i| self.specs[*i].id == id)?;
+        self.cursor.set(i + 1);
         if !kind(&self.specs[i].takes) {
             return None;
         }
@@ -185,8 +194,9 @@ impl<'a> Found<'a> {
     /// A one-value argument: what was given, else the default.
     fn value(&self, id: &str) -> Option<Option<&'a str>> {
         let values = self.get(id, |t| matches!(t, Takes::Value))?;
-        let default = || self.specs.iter().find(|s| s.id == id)?.default;
-        Some(values.map(|v| v[0]).or_else(default))
+        // `get` left the cursor just past the spec.
+        let default = self.specs[self.cursor.get() - 1].default;
+        Some(values.map(|v| v[0]).or(default))
     }
 
     fn values(&self, id: &str) -> Option<Vec<String>> {
