@@ -136,13 +136,12 @@ struct Made<'a> {
 /// Unmounts and removes what this call made, newest first, trying every
 /// one and reporting every failure.
 fn rollback(made: Vec<Made<'_>>, name: &str) -> Result<()> {
-    let nsfs = mount::Nsfs::probe()?;
     let errors = made
         .into_iter()
         .rev()
         .filter_map(|m| {
             drop(m.file);
-            mount::remove_pin(m.type_dir, name, &m.path, nsfs).err()
+            mount::remove_pin(m.type_dir, name, &m.path).err()
         })
         .collect();
     Error::collect(errors)

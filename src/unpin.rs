@@ -36,14 +36,13 @@ pub fn unpin(dir: &Path, name: &str, kinds: KindSet) -> Result<Vec<(Kind, PathBu
     // The same lock pin takes around making NAME's pins, so a racing pin
     // and unpin of one NAME leave it whole or absent.
     let _lock = dir.lock()?;
-    let nsfs = mount::Nsfs::probe()?;
     let mut done = Vec::new();
     let mut errors = Vec::new();
     for kind in kinds.iter() {
         let path = dir.pin_path(kind, name);
         let outcome = match dir.type_dir(kind) {
             Ok(Some(type_dir)) => {
-                mount::remove_pin(std::os::fd::AsFd::as_fd(&type_dir), name, &path, nsfs)
+                mount::remove_pin(std::os::fd::AsFd::as_fd(&type_dir), name, &path)
             }
             Ok(None) => Ok(Removed::Missing),
             Err(e) => Err(e),
