@@ -69,31 +69,27 @@ pub enum Takes {
 /// Parses `args` (the first is the program name) from the table alone:
 /// `Some` only for a line clap would read the same way.
 pub fn parse(args: &[OsString]) -> Option<Cli> {
-    match args.get(1).map(|first| first.to_str()) {
-        Some(Some("pin")) => Some(Cli {
-            command: Some(Command::Pin(Lazy(pin_args(&scan(
-                table::PIN,
-                &args[2..],
-            )?)?))),
-            pin: default_pin_args(table::TOP)?,
-        }),
-        Some(Some("unpin")) => Some(Cli {
-            command: Some(Command::Unpin(Lazy(unpin_args(&scan(
-                table::UNPIN,
-                &args[2..],
-            )?)?))),
-            pin: default_pin_args(table::TOP)?,
-        }),
+    let command = match args.get(1).map(|first| first.to_str()) {
+        Some(Some("pin")) => Command::Pin(Lazy(pin_args(&scan(table::PIN, &args[2..])?)?)),
+        Some(Some("unpin")) => Command::Unpin(Lazy(unpin_args(&scan(table::UNPIN, &args[2..])?)?)),
         // Any other word is a subcommand's name or a stray positional.
-        Some(Some(first)) if !first.starts_with('-') => None,
-        Some(None) => None,
+        Some(Some(first)) if !first.starts_with('-') => return None,
+        Some(None) => return None,
         // CRI-O's command line: the flags of `pin` at the top level (and
         // the empty line, which clap reads as `pin` with no flags).
-        _ => Some(Cli {
-            command: None,
-            pin: pin_args(&scan(table::TOP, &args[1..])?)?,
-        }),
-    }
+        _ => {
+            return Some(Cli {
+                command: None,
+                pin: pin_args(&scan(table::TOP, &args[1..])?)?,
+            });
+        }
+    };
+    Some(Cli {
+        command: Some(command),
+        // What clap gives the top level's flags of `pin` when a subcommand
+        // is used: their defaults.
+        pin: pin_args(&scan(table::TOP, &[])?)?,
+    })
 }
 
 /// The arguments found on a line, per argument of the table.
@@ -258,12 +254,6 @@ fn pin_args(found: &Found<'_>) -> Option<PinArgs> {
         verbose: found.flag("verbose")?,
     };
     found.all_read().then_some(args)
-}
-
-/// The top level's flags of `pin` when a subcommand is used: their
-/// defaults, as clap gives them.
-fn default_pin_args(specs: &'static [Spec]) -> Option<PinArgs> {
-    pin_args(&scan(specs, &[])?)
 }
 
 fn unpin_args(found: &Found<'_>) -> Option<UnpinArgs> {
