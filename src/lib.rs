@@ -37,7 +37,6 @@
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-pub mod arena;
 pub mod cli;
 pub mod commands;
 mod enter;

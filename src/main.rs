@@ -10,12 +10,6 @@
 
 #![no_main]
 
-/// Blocks for this short-lived process come from a region of its own, not
-/// glibc's malloc: a third of a pin's instructions were malloc's (see
-/// `pinns::arena`).
-#[global_allocator]
-static ALLOCATOR: pinns::arena::Arena = pinns::arena::Arena::new();
-
 #[unsafe(no_mangle)]
 extern "C" fn main(
     _argc: std::ffi::c_int,
