@@ -8,7 +8,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::ns::{Kind, KindSet};
 
@@ -66,17 +66,17 @@ pub enum Command {
         about = "Create (or take) namespaces and pin them under DIR/<type>ns/NAME (the default)",
         after_help = AFTER_HELP
     )]
-    Pin(Lazy<PinArgs>),
+    Pin(PinArgs),
     /// Unmount and remove the pins of NAME
-    Unpin(Lazy<UnpinArgs>),
+    Unpin(UnpinArgs),
     /// List every pinned NAME under DIR, live or stale, and who is inside
-    List(Lazy<ListArgs>),
+    List(ListArgs),
     /// Run a command inside NAME's pinned namespaces
-    Exec(Lazy<ExecArgs>),
+    Exec(ExecArgs),
     /// Remove stale pins: empty files no namespace is mounted on
-    Prune(Lazy<PruneArgs>),
+    Prune(PruneArgs),
     /// Print a shell completion script
-    Completions(Lazy<CompletionsArgs>),
+    Completions(CompletionsArgs),
 }
 
 /// `--<type>[=host]`: a new namespace, or the caller's own.
@@ -328,70 +328,4 @@ pub struct CompletionsArgs {
     /// The shell to print a completion script for
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
-}
-
-/// A subcommand's arguments, defined only when that subcommand is used.
-///
-/// clap builds the whole command tree before parsing; deferring each
-/// subcommand's arguments (`Command::defer`) spares every run of `pinns`
-/// building the ones it does not use, about half the tree and most of its
-/// allocations. Help, man pages and completions build the full tree and
-/// see every argument as before.
-#[derive(Debug)]
-pub struct Lazy<T>(pub T);
-
-impl<T> std::ops::Deref for Lazy<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T: Args> Args for Lazy<T> {
-    fn augment_args(cmd: clap::Command) -> clap::Command {
-        cmd.defer(|cmd| keep_about(cmd, T::augment_args))
-    }
-
-    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        cmd.defer(|cmd| keep_about(cmd, T::augment_args_for_update))
-    }
-
-    fn group_id() -> Option<clap::Id> {
-        T::group_id()
-    }
-}
-
-/// Adds a subcommand's arguments but keeps its description: the arguments
-/// struct's own doc comment would replace it.
-fn keep_about(cmd: clap::Command, augment: fn(clap::Command) -> clap::Command) -> clap::Command {
-    let about = cmd.get_about().cloned();
-    let long_about = cmd.get_long_about().cloned();
-    let cmd = augment(cmd);
-    let cmd = match about {
-        Some(about) => cmd.about(about),
-        None => cmd.about(clap::builder::Resettable::Reset),
-    };
-    match long_about {
-        Some(long_about) => cmd.long_about(long_about),
-        None => cmd.long_about(clap::builder::Resettable::Reset),
-    }
-}
-
-impl<T: FromArgMatches> FromArgMatches for Lazy<T> {
-    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
-        T::from_arg_matches(matches).map(Lazy)
-    }
-
-    fn from_arg_matches_mut(matches: &mut ArgMatches) -> Result<Self, clap::Error> {
-        T::from_arg_matches_mut(matches).map(Lazy)
-    }
-
-    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
-        self.0.update_from_arg_matches(matches)
-    }
-
-    fn update_from_arg_matches_mut(&mut self, matches: &mut ArgMatches) -> Result<(), clap::Error> {
-        self.0.update_from_arg_matches_mut(matches)
-    }
 }

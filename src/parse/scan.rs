@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use super::table;
-use crate::cli::{Cli, Command, HostMode, Lazy, PinArgs, TypeSelection, UnpinArgs};
+use crate::cli::{Cli, Command, HostMode, PinArgs, TypeSelection, UnpinArgs};
 
 /// One argument of a command, as the table records it.
 #[derive(Debug)]
@@ -70,8 +70,8 @@ pub enum Takes {
 /// `Some` only for a line clap would read the same way.
 pub fn parse(args: &[OsString]) -> Option<Cli> {
     let command = match args.get(1).map(|first| first.to_str()) {
-        Some(Some("pin")) => Command::Pin(Lazy(pin_args(&scan(table::PIN, &args[2..])?)?)),
-        Some(Some("unpin")) => Command::Unpin(Lazy(unpin_args(&scan(table::UNPIN, &args[2..])?)?)),
+        Some(Some("pin")) => Command::Pin(pin_args(&scan(table::PIN, &args[2..])?)?),
+        Some(Some("unpin")) => Command::Unpin(unpin_args(&scan(table::UNPIN, &args[2..])?)?),
         // Any other word is a subcommand's name or a stray positional.
         Some(Some(first)) if !first.starts_with('-') => return None,
         Some(None) => return None,
