@@ -111,11 +111,6 @@ impl PinDir {
         })
     }
 
-    /// The directory's path, as given.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The path of NAME's pin of `kind`: `DIR/<type>ns/NAME`.
     pub fn pin_path(&self, kind: Kind, name: &str) -> PathBuf {
         // One allocation rather than join's two: an unpin makes eight.
@@ -381,8 +376,6 @@ fn mount_id(fd: BorrowedFd<'_>) -> Result<u64> {
 #[derive(Debug)]
 pub struct PinFile {
     fd: OwnedFd,
-    /// Whether this call created the file (rather than finding CRI-O's).
-    pub created: bool,
 }
 
 /// Opens the pin file `name` in the type directory `dir`, creating it when
@@ -399,7 +392,7 @@ pub fn open_pin_file(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<
         OFlags::RDONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
         Mode::from_raw_mode(PIN_FILE_MODE),
     ) {
-        Ok(fd) => return Ok(PinFile { fd, created: true }),
+        Ok(fd) => return Ok(PinFile { fd }),
         Err(Errno::EXIST) => {}
         Err(errno) => return Err(Error::os(format!("creating {}", display.display()), errno)),
     }
@@ -436,7 +429,7 @@ pub fn open_pin_file(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<
     }
     // The O_PATH descriptor is enough to mount onto, and it is the very
     // inode just checked.
-    Ok(PinFile { fd, created: false })
+    Ok(PinFile { fd })
 }
 
 /// Bind-mounts the namespace open at `ns` onto the pin file.
@@ -474,7 +467,7 @@ pub fn bind(ns: BorrowedFd<'_>, target: &PinFile, what: impl Fn() -> String) -> 
     }
 }
 
-/// What [`remove_pin`] found at a pin path.
+/// What unpinning found at a pin path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Removed {
     /// Nothing was there.

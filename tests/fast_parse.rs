@@ -366,9 +366,9 @@ fn built() -> clap::Command {
     cli
 }
 
-const TABLE: &str = "src/parse/table.rs";
+const TABLE: &str = "src/cli/table.rs";
 
-/// `src/parse/table.rs` as the definition generates it now.
+/// `src/cli/table.rs` as the definition generates it now.
 fn render_table() -> String {
     let cli = built();
     let mut out = String::from(
@@ -377,8 +377,8 @@ fn render_table() -> String {
          //! while this file is out of date. Do not edit; refresh it with\n\
          //!   PINNS_UPDATE_PARSE_TABLE=1 cargo test --test fast_parse\n\
          \n\
-         use super::scan::Spec;\n\
-         use super::scan::Takes::*;\n",
+         use super::spec::Spec;\n\
+         use super::spec::Takes::*;\n",
     );
     for (name, sub) in [("TOP", ""), ("PIN", "pin"), ("UNPIN", "unpin")] {
         let cmd = if sub.is_empty() {

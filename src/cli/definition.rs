@@ -1,5 +1,5 @@
 //! The command line, defined once: help, man pages, completions and the
-//! table the pin and unpin lines are read from (`src/parse/table.rs`) are
+//! table the pin and unpin lines are read from (`src/cli/table.rs`) are
 //! all generated from these definitions.
 //!
 //! With no subcommand, the arguments are those of `pin`: the command line
