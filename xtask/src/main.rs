@@ -5,9 +5,10 @@
 //! mandoc…). On a fresh Debian machine with only the Rust toolchain, this
 //! installs whichever of those packages are missing (as root, with
 //! apt-get), and cargo-deb (which packages pinns as a `.deb`; not in
-//! Debian) under `target/tools`, inside the checkout; then it runs
-//! `cargo test ARGS...` and exits with its status. `cargo xtask setup`
-//! only installs.
+//! Debian) under `target/tools`, inside the checkout; then it checks the
+//! library as a program embedding it builds it ([`LIBRARY_CHECKS`]), runs
+//! `cargo test ARGS...` and exits with the first failure's status.
+//! `cargo xtask setup` only installs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -58,12 +59,38 @@ const PACKAGES: &[(&str, &str)] = &[
     ("gcc", "C programs the tests and the bench build"),
 ];
 
+/// The library without the command line (`default-features = false`), as
+/// a runtime embedding it builds it: it compiles, its example builds, and
+/// its documentation, as docs.rs builds it, and the default build's have
+/// no warning (a broken or private link, a missing doc).
+const LIBRARY_CHECKS: &[(&[&str], Option<(&str, &str)>)] = &[
+    (&["check", "--lib", "--no-default-features"], None),
+    (
+        &["build", "--example", "pin_pod", "--no-default-features"],
+        None,
+    ),
+    (
+        &[
+            "doc",
+            "--no-deps",
+            "--lib",
+            "--no-default-features",
+            "--features",
+            "serde",
+        ],
+        Some(("RUSTDOCFLAGS", "-D warnings")),
+    ),
+    (&["doc", "--no-deps"], Some(("RUSTDOCFLAGS", "-D warnings"))),
+];
+
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let task = args.next();
     let rest: Vec<String> = args.collect();
     let result = match task.as_deref() {
-        Some("test") => setup().and_then(|()| cargo_test(&rest)),
+        Some("test") => setup()
+            .and_then(|()| check_library())
+            .and_then(|()| cargo_test(&rest)),
         Some("setup") => setup().map(|()| ExitCode::SUCCESS),
         _ => {
             eprintln!("usage: cargo xtask test [CARGO TEST ARGS...] | cargo xtask setup");
@@ -155,6 +182,20 @@ fn missing_packages() -> Result<Vec<String>, String> {
         .filter(|n| !installed.contains(n))
         .map(str::to_string)
         .collect())
+}
+
+/// Runs [`LIBRARY_CHECKS`], stopping at the first that fails.
+fn check_library() -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for (args, env) in LIBRARY_CHECKS {
+        let mut cmd = Command::new(&cargo);
+        cmd.args(*args).current_dir(root());
+        if let Some((key, value)) = env {
+            cmd.env(key, value);
+        }
+        run(&mut cmd)?;
+    }
+    Ok(())
 }
 
 fn cargo_test(args: &[String]) -> Result<ExitCode, String> {
