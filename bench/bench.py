@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""pinns benchmark driver (issue 7). Run it through bench/run.sh, which builds
+"""pinns benchmark driver. Run it through bench/run.sh, which builds
 the helpers and owns the work directory and the last-resort cleanup.
 
 Every timed invocation goes through one long-lived `timeit -s` process

@@ -480,7 +480,12 @@ pub enum Removed {
 
 /// The device every namespace file is on: nsfs has a single superblock, so
 /// one `statx` of a path tells a pinned namespace from anything else,
-/// without opening it.
+/// without opening it. Listing and pruning look at every pin this way: one
+/// `statx` a pin is half the cost of opening each for `fstatfs` (3,000 pins:
+/// 1.6-3.4 ms against 2.7-6.5 ms). Unpinning, a few pins in a fresh
+/// process, uses `fstatfs` ([`remove_pin`]): finding the device first
+/// costs that process its first look in `/proc` (3 pins: 11.5 us against
+/// 4.4 us).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Nsfs {
     major: u32,
