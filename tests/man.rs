@@ -1,11 +1,11 @@
-//! The man pages in `man/` (issue 4): generated, committed, and checked.
+//! The man pages in `man/`: generated, committed, and checked.
 //!
-//! A page is clap_mangen's rendering of the clap definition in `src/cli.rs`
+//! A page is clap_mangen's rendering of the clap definition in `src/cli/definition.rs`
 //! (NAME, SYNOPSIS, DESCRIPTION, OPTIONS and, in pinns(8), the list of
 //! subcommands) followed by its hand-written sections, kept in
 //! `man/extra/<page>.roff` (EXIT STATUS, FILES, NOTES, EXAMPLES, SEE ALSO,
 //! in that order: the order of man-pages(7)). Edit the help text in
-//! `src/cli.rs` or a fragment in `man/extra/`, never `man/*.8`, and refresh
+//! `src/cli/definition.rs` or a fragment in `man/extra/`, never `man/*.8`, and refresh
 //! the pages with
 //!
 //! ```text
@@ -88,7 +88,7 @@ fn render(cmd: clap::Command) -> (String, String) {
     });
 
     let mut out: Vec<u8> = format!(
-        ".\\\" Generated from src/cli.rs and man/extra/{name}.roff: do not edit.\n\
+        ".\\\" Generated from src/cli/definition.rs and man/extra/{name}.roff: do not edit.\n\
          .\\\" To refresh: {REFRESH}\n"
     )
     .into_bytes();
@@ -207,7 +207,7 @@ fn committed_pages_are_up_to_date() {
     }
     assert!(
         problems.is_empty(),
-        "{}\nThe man pages are generated from src/cli.rs and man/extra/*.roff; \
+        "{}\nThe man pages are generated from src/cli/definition.rs and man/extra/*.roff; \
          refresh them with:\n\n    {REFRESH}\n",
         problems.join("\n")
     );
