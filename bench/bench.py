@@ -593,8 +593,8 @@ class Bench:
                 if v is None:
                     continue
                 beside = f"; C pinns's pin {ref}, {v / ref:.2f}x" if ref else ""
-                check(f"instructions {op} (callgrind)", v, v <= 135000,
-                      f"{v}  (target <= 135000{beside})")
+                check(f"instructions {op} (callgrind)", v, v <= 70000,
+                      f"{v}  (target <= 70000{beside})")
                 if ref:
                     check(f"instructions {op} pinns/C pinns's pin", v / ref, v / ref <= 3.0,
                           f"{v / ref:.2f}  (target <= 3)")
