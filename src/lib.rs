@@ -68,7 +68,7 @@ mod unpin;
 
 pub use enter::{Entered, enter, enter_with};
 pub use error::{Error, Result};
-pub use idmap::IdMap;
+pub use idmap::{IdMap, IdRange};
 pub use list::{Entry, PinInfo, State, identify, list};
 pub use mount::Removed;
 pub use ns::{Kind, KindSet};
