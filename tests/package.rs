@@ -66,13 +66,13 @@ fn text(out: &Output) -> String {
 /// prints now.
 #[test]
 fn committed_completions_match_the_command_line() {
-    let update = std::env::var_os("PINNS_UPDATE_COMPLETIONS").is_some();
+    let update = update_mode("PINNS_UPDATE_COMPLETIONS");
     for (shell, file) in [
         ("bash", "pinns.bash"),
         ("zsh", "_pinns"),
         ("fish", "pinns.fish"),
     ] {
-        let out = run(Command::new(PINNS).args(["completions", shell]));
+        let out = run(pinns_command().args(["completions", shell]));
         let path = Path::new(ROOT).join("completions").join(file);
         if update {
             fs::write(&path, &out.stdout).unwrap();
