@@ -35,7 +35,13 @@ fn calibrate(s: &PinDir) -> Duration {
                 .expect("running pinns");
             let took = t.elapsed();
             assert!(status.success(), "calibration pin: {status}");
-            must(pinns_command().arg("unpin").arg("-d").arg(&dir).args(["-f", "c"]));
+            must(
+                pinns_command()
+                    .arg("unpin")
+                    .arg("-d")
+                    .arg(&dir)
+                    .args(["-f", "c"]),
+            );
             took
         })
         .collect();
@@ -192,12 +198,24 @@ fn sigkill_at_any_moment_leaves_no_process_and_unpin_cleans_up() {
 
         // The directory still works: a second pin succeeds, and the type
         // directories have the right propagation even after the crash.
-        must(pinns_command().arg("-d").arg(&dir).args(["-f", "q"]).args(HELPER_PIN));
+        must(
+            pinns_command()
+                .arg("-d")
+                .arg(&dir)
+                .args(["-f", "q"])
+                .args(HELPER_PIN),
+        );
         assert_propagation(&dir);
 
         // unpin leaves no file and no mount of NAME behind.
         for name in ["p", "q"] {
-            must(pinns_command().arg("unpin").arg("-d").arg(&dir).args(["-f", name]));
+            must(
+                pinns_command()
+                    .arg("unpin")
+                    .arg("-d")
+                    .arg(&dir)
+                    .args(["-f", name]),
+            );
             assert_absent(&dir, name);
         }
         let left: Vec<MountInfo> = mounts_under(&dir)

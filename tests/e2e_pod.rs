@@ -247,7 +247,11 @@ impl Pod {
     /// process behind.
     fn pin(&self, args: &[&str]) {
         let out = must(self.pinns().args(args));
-        assert_eq!(out.stdout_text(), "", "pinns printed on stdout without --json");
+        assert_eq!(
+            out.stdout_text(),
+            "",
+            "pinns printed on stdout without --json"
+        );
         for (kind, _) in KINDS {
             let p = self.pin_path(kind);
             if p.exists() {

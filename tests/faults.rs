@@ -234,7 +234,12 @@ fn clean(mut cmd: Command) -> Result<(), String> {
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("{}: {}: {}", out.what, out.status, out.stderr_text().trim_end()))
+        Err(format!(
+            "{}: {}: {}",
+            out.what,
+            out.status,
+            out.stderr_text().trim_end()
+        ))
     }
 }
 
@@ -441,7 +446,9 @@ fn run(case: &Case) -> Result<Outcome, String> {
     // execve traced too, so that the log's first line names the main process.
     let mut cmd = pinns_command_via(
         "strace",
-        &["-f", "-qq", "-o", log_arg, "-e", &trace, "-e", &inject, "--"],
+        &[
+            "-f", "-qq", "-o", log_arg, "-e", &trace, "-e", &inject, "--",
+        ],
     );
     cmd.args(s.args(&rd.dir));
     // SAFETY: setrlimit is async-signal-safe; no core file from a death

@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-
 /// A hostile thing to plant at `DIR/netns/NAME`.
 enum Plant {
     SymlinkToFile,
@@ -79,7 +78,11 @@ fn plant_and_pin(plant: Plant, extra: &[&str], why: &str) {
         2,
         "outside changed"
     );
-    assert!(ns_mounts_under(s.path()).is_empty(), "{:#?}", ns_mounts_under(s.path()));
+    assert!(
+        ns_mounts_under(s.path()).is_empty(),
+        "{:#?}",
+        ns_mounts_under(s.path())
+    );
     for m in [&secret, &empty, &pin] {
         assert!(!is_mount_point(m), "{} was mounted over", m.display());
     }
@@ -94,8 +97,10 @@ fn plant_and_pin(plant: Plant, extra: &[&str], why: &str) {
         out.assert_silent_success();
         assert!(fs::symlink_metadata(&pin).is_err(), "the hard link is left");
     } else {
-        out.assert_refused(1)
-            .assert_says(&format!("removing {}: not a pin (left alone)", pin.display()));
+        out.assert_refused(1).assert_says(&format!(
+            "removing {}: not a pin (left alone)",
+            pin.display()
+        ));
         assert_eq!(before.0, snapshot(&pin));
     }
     assert_eq!(
@@ -306,7 +311,11 @@ fn pin_directory_that_is_a_file_or_read_only_is_refused() {
         .assert_refused(1)
         .assert_says("Read-only file system");
     for root in [&ro, &ro2] {
-        assert!(ns_mounts_under(root).is_empty(), "{:#?}", ns_mounts_under(root));
+        assert!(
+            ns_mounts_under(root).is_empty(),
+            "{:#?}",
+            ns_mounts_under(root)
+        );
         assert_eq!(on_disk(root, "x"), Vec::<(String, &str)>::new());
     }
 }
@@ -541,8 +550,16 @@ fn hostile_entries_do_not_trouble_list() {
     // entry's own, unfollowed, for the rest). A name that is not UTF-8
     // cannot be a pin's, and is not shown.
     let table = pinns_in(&dir, &["list"]).assert_success().stdout_text();
-    let rows: Vec<Vec<&str>> = table.lines().map(|l| l.split_whitespace().collect()).collect();
-    let ino = |n: &str| fs::symlink_metadata(netns.join(n)).unwrap().ino().to_string();
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let ino = |n: &str| {
+        fs::symlink_metadata(netns.join(n))
+            .unwrap()
+            .ino()
+            .to_string()
+    };
     let live = inode(&netns.join("real")).to_string();
     let row = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<_>>();
     let want = [

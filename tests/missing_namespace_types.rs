@@ -10,7 +10,6 @@ use std::process::Command;
 
 use common::*;
 
-
 /// Makes system call `nr` fail with `errno` in the command's process
 /// (and its helper child) when its argument `arg` matches `value`:
 /// `jset` tests `arg & value != 0`, otherwise `arg == value` (low 32 bits).

@@ -274,7 +274,8 @@ fn list_counts_processes_and_identifies_a_process() {
     );
     let (a, b) = (u64::from(by_nsenter.pid()), u64::from(by_exec.pid()));
 
-    let doc: serde_json::Value = serde_json::from_slice(&d.must(&["list", "--json"]).stdout).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&d.must(&["list", "--json"]).stdout).unwrap();
     let mut both = vec![a, b];
     both.sort();
     assert_eq!(pids_of(&doc, "pod", "net"), both);
@@ -329,7 +330,8 @@ fn list_counts_processes_and_identifies_a_process() {
 
     drop(by_nsenter);
     drop(by_exec);
-    let doc: serde_json::Value = serde_json::from_slice(&d.must(&["list", "--json"]).stdout).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&d.must(&["list", "--json"]).stdout).unwrap();
     assert_eq!(pids_of(&doc, "pod", "net"), Vec::<u64>::new());
 }
 
@@ -538,7 +540,8 @@ fn prune_never_harms_pins_made_at_the_same_time() {
     pruned.expect("prune failed");
     assert!(rounds.load(Ordering::Relaxed) >= 2, "prune hardly ran");
 
-    let doc: serde_json::Value = serde_json::from_slice(&d.must(&["list", "--json"]).stdout).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&d.must(&["list", "--json"]).stdout).unwrap();
     for w in 0..WORKERS {
         for i in 0..PINS_EACH {
             let name = format!("race-{w}-{i}");

@@ -7,8 +7,8 @@ mod common;
 use std::ffi::OsStr;
 use std::fs;
 use std::os::fd::AsFd;
-use std::os::unix::process::CommandExt;
 use std::os::unix::fs::{MetadataExt, symlink};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -274,13 +274,7 @@ fn no_process_survives_and_output_reaches_eof() {
     for args in [
         vec!["--net", "--ipc", "--uts"],
         vec![
-            "--user",
-            UID_MAP,
-            GID_MAP,
-            "--mnt",
-            "--net",
-            "--pid",
-            "--time",
+            "--user", UID_MAP, GID_MAP, "--mnt", "--net", "--pid", "--time",
         ],
     ] {
         let name = format!("n{}", args.len());
@@ -403,10 +397,22 @@ fn bad_input_is_refused_and_creates_nothing() {
             &["-f", "x"],
             Line("no namespace type given: name at least one (for example --net)"),
         ),
-        (&["--net"], Line("a pin name is required: -f/--filename NAME")),
-        (&["-f", "", "--net"], Line("invalid pin name '': it is empty (a name is one path component)")),
-        (&["-f", ".", "--net"], Line("invalid pin name '.': it is . or .. (a name is one path component)")),
-        (&["-f", "..", "--net"], Line("invalid pin name '..': it is . or .. (a name is one path component)")),
+        (
+            &["--net"],
+            Line("a pin name is required: -f/--filename NAME"),
+        ),
+        (
+            &["-f", "", "--net"],
+            Line("invalid pin name '': it is empty (a name is one path component)"),
+        ),
+        (
+            &["-f", ".", "--net"],
+            Line("invalid pin name '.': it is . or .. (a name is one path component)"),
+        ),
+        (
+            &["-f", "..", "--net"],
+            Line("invalid pin name '..': it is . or .. (a name is one path component)"),
+        ),
         (
             &["-f", "a/b", "--net"],
             Line("invalid pin name 'a/b': it contains '/' (a name is one path component)"),
@@ -528,7 +534,7 @@ fn bad_input_is_refused_and_creates_nothing() {
         let out = pinns(&full);
         match says {
             Line(line) => {
-                let err = assert_one_line_failure(&out, 2);
+                let err = out.assert_refused(2).stderr_text();
                 assert_eq!(err, format!("pinns: {line}\n"), "{args:?}");
             }
             Clap(first) => {
@@ -536,7 +542,11 @@ fn bad_input_is_refused_and_creates_nothing() {
                 assert_eq!(out.code(), Some(2), "{args:?}: {}", stderr(&out));
                 assert!(out.stdout.is_empty(), "{args:?}: {}", stdout(&out));
                 let err = stderr(&out);
-                assert_eq!(err.lines().next(), Some(format!("error: {first}").as_str()), "{args:?}");
+                assert_eq!(
+                    err.lines().next(),
+                    Some(format!("error: {first}").as_str()),
+                    "{args:?}"
+                );
             }
         }
         assert!(!Path::new(dir).exists(), "{args:?} created {dir}");
@@ -558,10 +568,13 @@ fn unusable_pin_directory_is_a_runtime_failure() {
             OsStr::new("x"),
             OsStr::new("--net"),
         ]);
-        let err = assert_one_line_failure(&out, 1);
+        let err = out.assert_refused(1).stderr_text();
         assert_eq!(
             err,
-            format!("pinns: opening pin directory {}: Not a directory\n", dir.display())
+            format!(
+                "pinns: opening pin directory {}: Not a directory\n",
+                dir.display()
+            )
         );
     }
     assert_eq!(fs::read(&file).unwrap(), b"data\n");

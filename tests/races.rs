@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::*;
 
-
 /// Runs `jobs` through `workers` threads at once; `job(i)` returns an Out.
 fn parallel<T: Send>(jobs: usize, workers: usize, job: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let next = AtomicUsize::new(0);
@@ -80,7 +79,10 @@ fn two_hundred_concurrent_pins_of_distinct_names_all_succeed() {
         out.assert_success();
     }
     assert!(listed(&dir).is_empty());
-    let mut under: Vec<PathBuf> = mounts_under(&dir).into_iter().map(|m| m.mount_point).collect();
+    let mut under: Vec<PathBuf> = mounts_under(&dir)
+        .into_iter()
+        .map(|m| m.mount_point)
+        .collect();
     under.sort();
     assert_eq!(
         under,
@@ -95,7 +97,7 @@ fn two_hundred_concurrent_pins_of_distinct_names_all_succeed() {
         );
     }
     umount_all_under(&dir);
-    assert!(mounts_under(&s.path()).is_empty());
+    assert!(mounts_under(s.path()).is_empty());
 }
 
 #[test]
@@ -156,6 +158,5 @@ fn concurrent_pin_and_unpin_of_one_name_leave_it_whole_or_absent() {
         ROUNDS * PAIRS
     );
     umount_all_under(&dir);
-    assert!(mounts_under(&s.path()).is_empty());
+    assert!(mounts_under(s.path()).is_empty());
 }
-

@@ -10,15 +10,15 @@ use std::path::Path;
 
 use common::*;
 
-
 fn as_nobody(args: &[&str], dir: &Path) -> Out {
-    run(
-        pinns_command_via("setpriv", &["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .args(args.iter().take_while(|a| **a != "@DIR"))
-            .arg("-d")
-            .arg(dir)
-            .args(args.iter().skip_while(|a| **a != "@DIR").skip(1)),
+    run(pinns_command_via(
+        "setpriv",
+        &["--reuid=65534", "--regid=65534", "--clear-groups"],
     )
+    .args(args.iter().take_while(|a| **a != "@DIR"))
+    .arg("-d")
+    .arg(dir)
+    .args(args.iter().skip_while(|a| **a != "@DIR").skip(1)))
 }
 
 fn chown_nobody(path: &Path) {
@@ -80,7 +80,7 @@ fn unprivileged_callers_get_one_clear_line_and_leave_nothing() {
         "{:?}",
         on_disk(&prepared, "x")
     );
-    assert!(ns_mounts_under(&s.path()).is_empty());
+    assert!(ns_mounts_under(s.path()).is_empty());
 
     // Root's pins: nobody can neither remove nor re-pin them.
     let roots = s.sub("roots");
@@ -94,4 +94,3 @@ fn unprivileged_callers_get_one_clear_line_and_leave_nothing() {
     pinns_in(&roots, &["unpin", "-f", "r"]).assert_success();
     assert_absent(&roots, "r");
 }
-

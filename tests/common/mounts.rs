@@ -132,7 +132,13 @@ pub fn check_propagation(dir: &Path) -> Result<(), String> {
         let m = match here[..] {
             [] => continue,
             [m] => m,
-            _ => return Err(format!("{} mounted {} times: {here:#?}", path.display(), here.len())),
+            _ => {
+                return Err(format!(
+                    "{} mounted {} times: {here:#?}",
+                    path.display(),
+                    here.len()
+                ));
+            }
         };
         if t == "mntns" {
             if !m.is_unbindable() || m.peer_group().is_some() {
@@ -163,7 +169,10 @@ pub fn check_propagation(dir: &Path) -> Result<(), String> {
         .filter(|m| m.fs_type == "nsfs" && m.mount_point.starts_with(dir))
         .collect();
     for m in &nsfs {
-        let n = nsfs.iter().filter(|o| o.mount_point == m.mount_point).count();
+        let n = nsfs
+            .iter()
+            .filter(|o| o.mount_point == m.mount_point)
+            .count();
         if n != 1 {
             return Err(format!("{} is mounted {n} times", m.mount_point.display()));
         }
