@@ -227,7 +227,17 @@ fn bad_names_are_usage_errors_that_touch_nothing() {
     let s = PinDir::named("names");
     let dir = s.sub("d");
     let long = "n".repeat(256);
-    for name in ["..", ".", "a/b", "/", "../escape", "", long.as_str()] {
+    for (name, why) in [
+        ("..", "it is . or .."),
+        (".", "it is . or .."),
+        ("a/b", "it contains '/'"),
+        ("/", "it contains '/'"),
+        ("../escape", "it contains '/'"),
+        ("", "it is empty"),
+        (long.as_str(), "it is longer than 255 bytes"),
+    ] {
+        let said =
+            format!("pinns: invalid pin name '{name}': {why} (a name is one path component)\n");
         for sub in [None, Some("pin"), Some("unpin"), Some("exec")] {
             let mut cmd = pinns_command();
             cmd.args(sub).arg("-d").arg(&dir).args(["-f", name]);
@@ -241,7 +251,8 @@ fn bad_names_are_usage_errors_that_touch_nothing() {
                     "--gid-mapping=0-100000-65536",
                 ]),
             };
-            run(&mut cmd).assert_refused(2).assert_says("name");
+            let out = run(&mut cmd).assert_refused(2);
+            assert_eq!(out.stderr_text(), said, "{sub:?}");
             assert!(!dir.exists(), "{name:?}: DIR was created");
             assert!(!s.path().join("escape").exists());
         }
@@ -572,4 +583,64 @@ fn hostile_entries_do_not_trouble_list() {
         row(&["real", "net", &live, "live", "0"]),
     ];
     assert_eq!(rows, want, "the table:\n{table}");
+}
+
+#[test]
+fn escaping_sysctl_keys_are_refused_before_anything_is_made() {
+    let s = PinDir::named("sysctl");
+    let dir = s.sub("d");
+    // The component that would leave /proc/sys, or the keys' rule.
+    let why = |key: &str| {
+        let leaves = match key {
+            "net/./ipv4/ip_forward=1" => Some("."),
+            "net/../../kernel/x=1" | "net/ipv4/conf/../../../../etc/shadow=1" => Some(".."),
+            "kernel.panic=1" | "vm.overcommit_memory=1" => None,
+            _ => Some(""),
+        };
+        match leaves {
+            Some(c) => {
+                format!("pinns: invalid sysctl '{key}': component '{c}' would leave /proc/sys\n")
+            }
+            None => format!(
+                "pinns: invalid sysctl '{key}': only net.*, kernel.shm*, kernel.msg*, \
+                 kernel.sem*, fs.mqueue.*, kernel.hostname and kernel.domainname belong to a \
+                 namespace pinns creates\n"
+            ),
+        }
+    };
+    for key in [
+        "../../../etc/x=1",
+        "net/../../kernel/x=1",
+        "/etc/passwd=1",
+        "net.ipv4.conf.all/../../x=1",
+        "net/./ipv4/ip_forward=1",
+        "net//ipv4/ip_forward=1",
+        "net.ipv4..ip_forward=1",
+        "net/ipv4/conf/../../../../etc/shadow=1",
+        "kernel.panic=1",
+        "vm.overcommit_memory=1",
+    ] {
+        for flags in [&["--net", "--ipc", "--uts"][..], HELPER_PIN] {
+            let out = pinns_in(&dir, &[&["-f", "x", "-s", key], flags].concat());
+            assert_eq!(out.assert_refused(2).stderr_text(), why(key), "{flags:?}");
+            assert!(!dir.exists(), "{key}: DIR was created");
+        }
+    }
+    // Keys of a namespace taken from the host would change the host's.
+    for (flags, key, ty) in [
+        (&["--net=host"][..], "net.ipv4.ip_forward=1", "net"),
+        (&["--uts=host", "--net"][..], "kernel.hostname=evil", "uts"),
+    ] {
+        let out = pinns_in(&dir, &[&["-f", "x", "-s", key], flags].concat());
+        let sysctl = key.split('=').next().unwrap();
+        assert_eq!(
+            out.assert_refused(2).stderr_text(),
+            format!(
+                "pinns: sysctl {sysctl} belongs to the {ty} namespace, which this call does not \
+                 create anew (writing it would change the host's); add --{ty}\n"
+            )
+        );
+    }
+    assert!(!dir.exists());
+    assert!(ns_mounts_under(s.path()).is_empty());
 }

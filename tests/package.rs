@@ -118,23 +118,29 @@ fn debian_package_installs_works_and_purges() {
     run_to_end(cargo().arg("build-static").arg("--quiet"));
     let out_dir = tempfile::tempdir().unwrap();
     let deb = out_dir.path().join("pinns.deb");
-    run_to_end(cargo()
-        .arg("--quiet")
-        .env("PATH", path_with(cargo_deb.parent().unwrap()))
-        .args(["deb", "--no-build", "--target", "x86_64-unknown-linux-gnu"])
-        .arg("--output")
-        .arg(&deb));
+    run_to_end(
+        cargo()
+            .arg("--quiet")
+            .env("PATH", path_with(cargo_deb.parent().unwrap()))
+            .args(["deb", "--no-build", "--target", "x86_64-unknown-linux-gnu"])
+            .arg("--output")
+            .arg(&deb),
+    );
 
     // What the package holds: no maintainer scripts, no conffiles (it
     // changes no configuration, CRI-O's least of all).
-    let control = text(&run_to_end(Command::new("dpkg-deb").arg("--info").arg(&deb)));
+    let control = text(&run_to_end(
+        Command::new("dpkg-deb").arg("--info").arg(&deb),
+    ));
     for script in ["preinst", "postinst", "prerm", "postrm", "conffiles"] {
         assert!(
             !control.contains(script),
             "the package has {script}:\n{control}"
         );
     }
-    let contents = text(&run_to_end(Command::new("dpkg-deb").arg("--contents").arg(&deb)));
+    let contents = text(&run_to_end(
+        Command::new("dpkg-deb").arg("--contents").arg(&deb),
+    ));
     assert!(!contents.contains("./etc/"), "{contents}");
 
     let _installed = Installed;
