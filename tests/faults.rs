@@ -434,6 +434,29 @@ enum Outcome {
     Killed,
 }
 
+/// Whether strace's log shows a process killed at `call`: strace marks a
+/// failed call `(INJECTED)`, but a kill only by the process's last line,
+/// `PID +++ killed by SIGKILL +++`, right after its line for the call.
+fn killed_at(log: &str, call: &str) -> bool {
+    let mut last: BTreeMap<&str, &str> = BTreeMap::new();
+    for line in log.lines() {
+        let Some((pid, rest)) = line.split_once(' ') else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        if rest == "+++ killed by SIGKILL +++" {
+            let before = last.get(pid).copied().unwrap_or("");
+            if before.starts_with(&format!("{call}("))
+                || before.starts_with(&format!("<... {call} resumed>"))
+            {
+                return true;
+            }
+        }
+        last.insert(pid, rest);
+    }
+    false
+}
+
 /// Runs one case and checks everything; Err says what went wrong.
 fn run(case: &Case) -> Result<Outcome, String> {
     let s = case.scenario;
@@ -476,10 +499,8 @@ fn run(case: &Case) -> Result<Outcome, String> {
     let stderr = out.stderr_text();
     let log = fs::read_to_string(&log).map_err(|e| format!("reading strace's log: {e}"))?;
     let said = || format!("{status}; stdout {stdout:?}; stderr {stderr:?}");
-    // strace marks a failed call `(INJECTED)`; a process killed at the call
-    // ends its lines with `+++ killed by SIGKILL +++`.
     let injected = match case.fault {
-        Fault::Kill => log.contains("+++ killed by SIGKILL +++"),
+        Fault::Kill => killed_at(&log, &case.call),
         _ => log.contains("(INJECTED)"),
     };
     if !injected {
