@@ -5,9 +5,12 @@
 mod common;
 
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::process::{Command, Output, Stdio};
+use std::path::PathBuf;
 
-use common::{PINNS, PinDir, assert_one_line_failure, ns_mounts_under, pin_files_under, stderr};
+use common::{
+    Out, PINNS, PinDir, ns_mounts_under, pin_files_under, pinns, pinns_command, pinns_command_via,
+    run,
+};
 
 /// A pipe's write end whose read end is already closed: every write to it
 /// fails with `EPIPE` (or raises SIGPIPE), whatever the timing.
@@ -23,13 +26,19 @@ fn closed_pipe() -> OwnedFd {
 }
 
 /// Runs the binary with `args`, its standard output a closed pipe.
-fn into_closed_pipe(args: &[&str]) -> Output {
-    Command::new(PINNS)
+fn into_closed_pipe(args: &[&str]) -> Out {
+    let out = pinns_command()
         .args(args)
-        .stdin(Stdio::null())
         .stdout(closed_pipe())
         .output()
-        .expect("run pinns")
+        .expect("run pinns");
+    Out {
+        what: format!("pinns {args:?} > a closed pipe"),
+        pid: 0,
+        status: out.status,
+        stdout: out.stdout,
+        stderr: out.stderr,
+    }
 }
 
 #[test]
@@ -39,26 +48,20 @@ fn a_report_that_cannot_be_written_undoes_the_pins_and_exits_1() {
         let path = dir.path().to_str().unwrap();
         let out = into_closed_pipe(&["-d", path, "-f", "p", "--net", "--ipc", "--uts", report]);
         // Killed by SIGPIPE, it would have no exit code and leave the pins.
-        let err = assert_one_line_failure(&out, 1);
-        assert!(
-            err.contains("writing to standard output: Broken pipe"),
-            "{report}: {err}"
-        );
+        out.assert_refused(1)
+            .assert_says("writing to standard output: Broken pipe");
         assert!(
             ns_mounts_under(dir.path()).is_empty(),
             "{report}: pins left"
         );
-        assert_eq!(
-            pin_files_under(dir.path()),
-            Vec::<std::path::PathBuf>::new()
-        );
+        assert_eq!(pin_files_under(dir.path()), Vec::<PathBuf>::new());
     }
 }
 
 #[test]
 fn other_output_into_a_closed_pipe_ends_quietly_with_0() {
     let dir = PinDir::new();
-    dir.ok(&["-f", "p", "--uts"]);
+    dir.must(&["-f", "p", "--uts"]);
     let path = dir.path().to_str().unwrap();
     for args in [
         &["completions", "bash"][..],
@@ -66,9 +69,7 @@ fn other_output_into_a_closed_pipe_ends_quietly_with_0() {
         &["list", "-d", path, "--json"],
         &["--help"],
     ] {
-        let out = into_closed_pipe(args);
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
-        assert_eq!(stderr(&out), "", "{args:?}");
+        into_closed_pipe(args).assert_silent_success();
     }
     // The pin is still there: only its listing went unread.
     assert_eq!(ns_mounts_under(dir.path()).len(), 1);
@@ -76,24 +77,18 @@ fn other_output_into_a_closed_pipe_ends_quietly_with_0() {
 
 #[test]
 fn completions_into_head_exit_0_quietly() {
-    let out = Command::new("bash")
-        .args([
-            "-c",
-            "set -o pipefail; \"$0\" completions bash | head -1",
-            PINNS,
-        ])
-        .output()
-        .expect("run bash");
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert_eq!(stderr(&out), "");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    // `bash -c SCRIPT PINNS`: the script's $0 is the binary.
+    let script = "set -o pipefail; \"$0\" completions bash | head -1";
+    let out = run(&mut pinns_command_via("bash", &["-c", script])).assert_success();
+    assert_eq!(out.stderr_text(), "");
+    assert_eq!(out.stdout_text().lines().count(), 1);
 }
 
 #[test]
 fn a_command_exec_runs_has_sigpipe_at_its_default() {
     let dir = PinDir::new();
-    dir.ok(&["-f", "p", "--uts"]);
-    let out = dir.ok(&[
+    dir.must(&["-f", "p", "--uts"]);
+    let out = dir.must(&[
         "exec",
         "-f",
         "p",
@@ -102,7 +97,7 @@ fn a_command_exec_runs_has_sigpipe_at_its_default() {
         "^SigIgn:",
         "/proc/self/status",
     ]);
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = out.stdout_text();
     let mask = text.trim().trim_start_matches("SigIgn:").trim();
     let mask = u64::from_str_radix(mask, 16).unwrap_or_else(|e| panic!("{text:?}: {e}"));
     assert_eq!(
@@ -114,9 +109,9 @@ fn a_command_exec_runs_has_sigpipe_at_its_default() {
 
 #[test]
 fn an_empty_argv_is_no_arguments() {
-    // posix_spawn with an argv of no words at all: the kernel hands the
-    // program an empty name and nothing else (Linux 5.18+), and pinns reads
-    // that as a pin with no name.
+    // posix_spawn with an argv of no words at all, which no Command can
+    // make: the kernel hands the program an empty name and nothing else
+    // (Linux 5.18+), and pinns reads that as a pin with no name.
     let program = std::ffi::CString::new(PINNS).unwrap();
     let argv: [*mut libc::c_char; 1] = [std::ptr::null_mut()];
     let envp: [*mut libc::c_char; 1] = [std::ptr::null_mut()];
@@ -154,9 +149,8 @@ fn helps() -> Vec<(String, String)> {
     for sub in ["", "pin", "unpin", "list", "exec", "prune", "completions"] {
         for flag in ["-h", "--help"] {
             let args: Vec<&str> = [sub, flag].into_iter().filter(|a| !a.is_empty()).collect();
-            let out = Command::new(PINNS).args(&args).output().expect("run pinns");
-            assert_eq!(out.status.code(), Some(0), "{args:?}");
-            all.push((args.join(" "), String::from_utf8(out.stdout).unwrap()));
+            let out = pinns(&args).assert_success();
+            all.push((args.join(" "), out.stdout_text()));
         }
     }
     all
