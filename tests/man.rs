@@ -122,7 +122,9 @@ fn render(cmd: clap::Command) -> (String, String) {
 ///   define the `Aq` string: keep the first pair;
 /// - it sets off a list of possible values with `.br`, an empty line and
 ///   `.br` ("skipping paragraph macro: br before sp"): `.sp` is what is meant;
-/// - the synopsis line ends in a space.
+/// - the synopsis line ends in a space;
+/// - an optional `=host` is set as a placeholder (`[=\fI<host>\fR]`):
+///   it is the literal value, bold, as `--help` shows it.
 fn tidy(generated: &str) -> String {
     const AQ: [&str; 2] = [".ie \\n(.g .ds Aq \\(aq", ".el .ds Aq '"];
     let mut seen_aq = false;
@@ -141,6 +143,7 @@ fn tidy(generated: &str) -> String {
     let mut out = lines.join("\n");
     out.push('\n');
     out.replace(".br\n\n.br\n", ".sp\n")
+        .replace("[=\\fI<host>\\fR]", "[=\\fBhost\\fR]")
 }
 
 /// The committed pages, by file name.

@@ -173,6 +173,12 @@ fn help_fits_100_columns_and_lists_each_flag_once() {
         if ["-h", "--help", "pin -h", "pin --help"].contains(&args.as_str()) {
             let net = text.lines().filter(|l| l.contains("-n, --net")).count();
             assert_eq!(net, 1, "pinns {args}:\n{text}");
+            // The one value a namespace flag takes is a literal, not a
+            // placeholder.
+            assert!(
+                text.contains("-n, --net[=host]") && !text.contains("<host>"),
+                "pinns {args}:\n{text}"
+            );
             assert!(
                 text.contains("0-100000-65536"),
                 "pinns {args}: no mapping example:\n{text}"

@@ -19,6 +19,7 @@ mod table;
 use std::ffi::OsString;
 
 use clap::Parser;
+use clap::error::ErrorKind;
 
 pub use definition::{
     Cli, Command, CompletionsArgs, DEFAULT_DIR, ExecArgs, HostMode, ListArgs, PinArgs, PruneArgs,
@@ -50,7 +51,7 @@ pub fn main() -> u8 {
 
 /// Parses `args` (the first is the program name) as `Cli::parse_from`
 /// does, from the table when the line allows: on help, version or a usage
-/// error, clap prints its message and exits.
+/// error, clap's message is printed and the process exits.
 fn parse<I, T>(args: I) -> Cli
 where
     I: IntoIterator<Item = T>,
@@ -59,8 +60,36 @@ where
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     match scan::parse(&args) {
         Some(cli) => cli,
-        None => Cli::parse_from(args),
+        None => Cli::try_parse_from(args).unwrap_or_else(|err| exit_with(err)),
     }
+}
+
+/// Prints what clap answered instead of a command line (help, a version,
+/// a usage error) and exits with clap's status.
+///
+/// Help names the one value a namespace flag takes as the literal it is,
+/// `--net[=host]`: clap brackets every value name (`--net[=<host>]`), which
+/// reads like a placeholder for a host's name.
+fn exit_with(err: clap::Error) -> ! {
+    if !matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        err.exit()
+    }
+    // In `-h`'s aligned column, the two characters go back as padding.
+    let text = err
+        .render()
+        .to_string()
+        .replace("[=<host>] ", "[=host]   ")
+        .replace("[=<host>]", "[=host]");
+    // Help into a closed pipe (`pinns --help | head -1`) ends quietly.
+    let _ = if err.use_stderr() {
+        std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes())
+    } else {
+        std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())
+    };
+    std::process::exit(err.exit_code())
 }
 
 /// The table alone: `Some` only for a line it accepts, which the full
