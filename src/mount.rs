@@ -457,9 +457,9 @@ fn holder_is_shared(dir: BorrowedFd<'_>, mount: Option<MountId>) -> bool {
 fn mountinfo_shared(id: u64) -> std::io::Result<bool> {
     use std::io::BufRead;
     let file = std::fs::File::open("/proc/self/mountinfo")?;
-    // The kernel fills a read with as many whole lines as fit: a large
-    // buffer makes few reads of a long table.
-    let mut lines = std::io::BufReader::with_capacity(64 * 1024, file);
+    // The kernel hands mountinfo out about a page per read whatever the
+    // buffer, so a larger one than the default would save nothing.
+    let mut lines = std::io::BufReader::new(file);
     let mut line = Vec::with_capacity(256);
     let want = format!("{id} ");
     loop {
