@@ -25,6 +25,9 @@ enum Host {
     Shared,
     /// No propagation: pinns makes its own shared type directories.
     Private,
+    /// A slave only (receives from a master, has no peers): pins made in
+    /// it would reach no other namespace, so as for a private one.
+    Slave,
 }
 
 /// A scratch mount of the given propagation (a temp dir bound onto
@@ -34,6 +37,8 @@ enum Host {
 struct Scratch {
     /// Its Drop takes down every mount under the temp dir, this one too.
     guard: PinDir,
+    /// The mount that holds DIR.
+    holder: PathBuf,
     dir: PathBuf,
 }
 
@@ -43,12 +48,22 @@ impl Scratch {
         let root = guard.path().to_str().unwrap().to_string();
         sh("mount", &["--bind", &root, &root]);
         let how = match host {
-            Host::Shared => "--make-shared",
+            Host::Shared | Host::Slave => "--make-shared",
             Host::Private => "--make-private",
         };
         sh("mount", &[how, &root]);
-        let dir = guard.path().join("pods");
-        Scratch { guard, dir }
+        let mut holder = guard.path().to_path_buf();
+        if host == Host::Slave {
+            // A bind of a shared mount joins its peer group; made a slave,
+            // it leaves it and only receives from it.
+            holder = guard.path().join("slave");
+            fs::create_dir(&holder).unwrap();
+            let path = holder.to_str().unwrap();
+            sh("mount", &["--bind", path, path]);
+            sh("mount", &["--make-slave", path]);
+        }
+        let dir = holder.join("pods");
+        Scratch { guard, holder, dir }
     }
 
     fn root(&self) -> &Path {
@@ -149,9 +164,9 @@ fn assert_only_pins(s: &Scratch, names: &[&str]) {
 /// mounted once, shared in a peer group that neither the scratch mount
 /// nor another type directory is in.
 fn assert_own_shared_type_dirs(s: &Scratch) {
-    let scratch = mounts_under(s.root())
+    let scratch = mounts_under(&s.holder)
         .into_iter()
-        .find(|m| m.mount_point == s.root())
+        .find(|m| m.mount_point == s.holder)
         .expect("the scratch mount");
     let mut groups = vec![peer_group(&scratch).map(str::to_string)];
     for ty in ["netns", "ipcns", "utsns"] {
@@ -296,6 +311,17 @@ fn shared_host_later_pin_seen_once_in_a_slave_namespace() {
 #[test]
 fn private_host_later_pin_seen_once_in_a_slave_namespace() {
     later_pin_is_seen_once(Host::Private);
+}
+
+/// A slave-only mount is no shared one: the type directories get peer
+/// groups of their own there too.
+#[test]
+fn slave_only_host_is_treated_as_not_shared() {
+    let s = Scratch::new(Host::Slave);
+    pin_pod(&s, "pod");
+    assert_own_shared_type_dirs(&s);
+    drop(s);
+    later_pin_is_seen_once(Host::Slave);
 }
 
 /// On a shared host the namespace may even be made before the directory
@@ -501,10 +527,10 @@ fn without_statmount(cmd: &mut Command) -> &mut Command {
 }
 
 /// Kernels before 6.8 have no statmount: the propagation is read from
-/// `/proc/self/mountinfo` instead, with the same outcome on both hosts.
+/// `/proc/self/mountinfo` instead, with the same outcome on every host.
 #[test]
 fn without_statmount_mountinfo_decides_alike() {
-    for host in [Host::Shared, Host::Private] {
+    for host in [Host::Shared, Host::Private, Host::Slave] {
         let s = Scratch::new(host);
         let trace = s.root().join("trace");
         let out = without_statmount(
@@ -529,7 +555,7 @@ fn without_statmount_mountinfo_decides_alike() {
         assert!(trace.contains("/proc/self/mountinfo"), "{host:?}: {trace}");
         match host {
             Host::Shared => assert_only_pins(&s, &["pod"]),
-            Host::Private => assert_own_shared_type_dirs(&s),
+            Host::Private | Host::Slave => assert_own_shared_type_dirs(&s),
         }
     }
 }
