@@ -255,7 +255,7 @@ fn debian_package_installs_works_and_purges() {
 /// Runs `rpm ARGS` (Debian's rpm, which warns on stderr that dpkg is the
 /// system's package manager) and returns its stdout.
 fn rpm(args: &[&str]) -> String {
-    text(&run(Command::new("rpm").args(args)))
+    must(Command::new("rpm").args(args)).stdout_text()
 }
 
 /// Build the `.rpm`, read it, install it into a scratch root, use the
@@ -263,14 +263,16 @@ fn rpm(args: &[&str]) -> String {
 #[test]
 fn rpm_package_installs_into_a_scratch_root_works_and_erases() {
     let generate_rpm = tool("cargo-generate-rpm");
-    run(cargo().arg("build-static").arg("--quiet"));
+    run_to_end(cargo().arg("build-static").arg("--quiet"));
     let out_dir = tempfile::tempdir().unwrap();
     let package = out_dir.path().join("pinns.rpm");
-    run(cargo()
-        .env("PATH", path_with(generate_rpm.parent().unwrap()))
-        .args(["generate-rpm", "--target", "x86_64-unknown-linux-gnu"])
-        .args(["--payload-compress", "gzip", "-o"])
-        .arg(&package));
+    run_to_end(
+        cargo()
+            .env("PATH", path_with(generate_rpm.parent().unwrap()))
+            .args(["generate-rpm", "--target", "x86_64-unknown-linux-gnu"])
+            .args(["--payload-compress", "gzip", "-o"])
+            .arg(&package),
+    );
     let package = package.to_str().unwrap();
 
     // Name, version, license and summary are Cargo's.
@@ -332,8 +334,8 @@ fn rpm_package_installs_into_a_scratch_root_works_and_erases() {
     let root_dir = tempfile::tempdir().unwrap();
     let root = root_dir.path().to_str().unwrap();
     let db = ["--root", root, "--dbpath", "/var/lib/rpm"];
-    run(Command::new("rpm").args(db).arg("--initdb"));
-    run(Command::new("rpm").args(db).args(["-i", package]));
+    must(Command::new("rpm").args(db).arg("--initdb"));
+    must(Command::new("rpm").args(db).args(["-i", package]));
     assert_eq!(
         rpm(&[&db[..], &["-q", "pinns"]].concat()).trim(),
         format!("pinns-{}-1.x86_64", env!("CARGO_PKG_VERSION"))
@@ -345,14 +347,11 @@ fn rpm_package_installs_into_a_scratch_root_works_and_erases() {
         );
     }
     // rpm's own check of every installed file against the package.
-    run(Command::new("rpm").args(db).args(["-V", "pinns"]));
+    must(Command::new("rpm").args(db).args(["-V", "pinns"]));
 
     // The static binary runs in a root that has nothing else in it.
-    let version = text(&run(Command::new("chroot").args([
-        root,
-        "/usr/bin/pinns",
-        "--version",
-    ])));
+    let version =
+        must(Command::new("chroot").args([root, "/usr/bin/pinns", "--version"])).stdout_text();
     assert_eq!(
         version.trim(),
         format!("pinns {}", env!("CARGO_PKG_VERSION"))
@@ -361,24 +360,20 @@ fn rpm_package_installs_into_a_scratch_root_works_and_erases() {
     let installed = root_dir.path().join("usr/bin/pinns");
     let d = PinDir::new();
     let dir = d.path().to_str().unwrap();
-    run(Command::new(&installed).args(["-d", dir, "-f", "pod", "--net", "--ipc", "--uts"]));
+    must(Command::new(&installed).args(["-d", dir, "-f", "pod", "--net", "--ipc", "--uts"]));
     for ty in ["net", "ipc", "uts"] {
         let pin = d.pin(ty, "pod");
         assert_ne!(inode(&pin), own_ns(ty), "{ty} pin is not a new namespace");
         ns_type(&pin);
     }
-    run(Command::new(&installed).args(["unpin", "-d", dir, "-f", "pod"]));
+    must(Command::new(&installed).args(["unpin", "-d", dir, "-f", "pod"]));
     assert!(pin_files_under(d.path()).is_empty());
     assert!(ns_mounts_under(d.path()).is_empty());
 
     // Erased, no file is left but the database's; the directories rpm made
     // for the files stay, empty (the package does not own them).
-    run(Command::new("rpm").args(db).args(["-e", "pinns"]));
-    let out = Command::new("rpm")
-        .args(db)
-        .args(["-q", "pinns"])
-        .output()
-        .unwrap();
+    must(Command::new("rpm").args(db).args(["-e", "pinns"]));
+    let out = run(Command::new("rpm").args(db).args(["-q", "pinns"]));
     assert!(!out.status.success(), "still installed after erase");
     let left: Vec<PathBuf> = walk(root_dir.path())
         .into_iter()

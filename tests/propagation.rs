@@ -14,7 +14,7 @@ mod common;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use common::*;
 
@@ -79,26 +79,13 @@ impl Scratch {
     }
 
     /// Runs `pinns ARGS` with `-d DIR` after the subcommand (if any).
-    fn pinns(&self, args: &[&str]) -> Output {
-        let dir = self.dir_str();
-        let mut full: Vec<&str> = Vec::new();
-        match args.first() {
-            Some(&sub) if ["pin", "unpin", "list", "exec", "prune"].contains(&sub) => {
-                full.extend([sub, "-d", dir]);
-                full.extend(&args[1..]);
-            }
-            _ => {
-                full.extend(["-d", dir]);
-                full.extend(args);
-            }
-        }
-        pinns(&full)
+    fn pinns(&self, args: &[&str]) -> Out {
+        pinns_in(&self.dir, args)
     }
 
-    fn ok(&self, args: &[&str]) -> Output {
-        let out = self.pinns(args);
-        assert_success(&out, args);
-        out
+    /// Like [`Scratch::pinns`], and asserts exit 0.
+    fn must(&self, args: &[&str]) -> Out {
+        self.pinns(args).assert_success()
     }
 
     /// Every mount point under DIR (DIR included), as the kernel lists them.
@@ -115,23 +102,9 @@ impl Scratch {
     }
 }
 
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        cleanup_dir(&self.dir);
-        // The guard's own Drop then unmounts the scratch mount itself.
-    }
-}
-
-/// The peer group (`shared:N`) of a mount, if it has one.
-fn peer_group(m: &MountInfo) -> Option<&str> {
-    m.optional
-        .split(' ')
-        .find_map(|o| o.strip_prefix("shared:"))
-}
-
 /// CRI-O's way: no subcommand, a pod's net, ipc and uts with a sysctl.
 fn pin_pod(s: &Scratch, name: &str) {
-    s.ok(&[
+    s.must(&[
         "-f",
         name,
         "-s",
@@ -168,11 +141,12 @@ fn assert_own_shared_type_dirs(s: &Scratch) {
         .into_iter()
         .find(|m| m.mount_point == s.holder)
         .expect("the scratch mount");
-    let mut groups = vec![peer_group(&scratch).map(str::to_string)];
+    let mut groups = vec![scratch.peer_group().map(str::to_string)];
     for ty in ["netns", "ipcns", "utsns"] {
         let at = s.mounts_at(&s.dir.join(ty));
         assert_eq!(at.len(), 1, "{ty} is mounted {} times: {at:#?}", at.len());
-        let group = peer_group(&at[0])
+        let group = at[0]
+            .peer_group()
             .unwrap_or_else(|| panic!("{ty} is not shared: {:?}", at[0]))
             .to_string();
         assert!(
@@ -184,15 +158,14 @@ fn assert_own_shared_type_dirs(s: &Scratch) {
 }
 
 /// CRI-O's own suite simulates a reboot so: unmount every pin file, then
-/// remove the directory. Returns rm's output.
-fn crio_wipe(dir: &Path) -> Output {
-    let find = Command::new("find")
-        .arg(dir)
-        .args(["-type", "f", "-exec", "umount", "{}", ";"])
-        .output()
-        .expect("find");
-    assert!(find.status.success(), "find/umount: {}", stderr(&find));
-    Command::new("rm").arg("-fr").arg(dir).output().expect("rm")
+/// remove the directory. Returns how rm ended.
+fn crio_wipe(dir: &Path) -> Out {
+    must(
+        Command::new("find")
+            .arg(dir)
+            .args(["-type", "f", "-exec", "umount", "{}", ";"]),
+    );
+    run(Command::new("rm").arg("-fr").arg(dir))
 }
 
 #[test]
@@ -354,7 +327,7 @@ fn shared_host_keeps_an_existing_self_bound_type_dir() {
     pin_pod(&s, "second");
     let after = s.mounts_at(&netns);
     assert_eq!(after.len(), 1, "{after:#?}");
-    assert_eq!(peer_group(&after[0]), peer_group(&before[0]));
+    assert_eq!(after[0].peer_group(), before[0].peer_group());
     // ipcns and utsns, new here, are not mounted.
     for ty in ["ipcns", "utsns"] {
         assert!(s.mounts_at(&s.dir.join(ty)).is_empty(), "{ty}");
@@ -364,8 +337,8 @@ fn shared_host_keeps_an_existing_self_bound_type_dir() {
         .flat_map(|n| ["net", "ipc", "uts"].map(|ty| s.pin(ty, n)))
         .collect();
     assert_eq!(viewer.counts(&paths), vec![1; paths.len()]);
-    s.ok(&["unpin", "-f", "first"]);
-    s.ok(&["unpin", "-f", "second"]);
+    s.must(&["unpin", "-f", "first"]);
+    s.must(&["unpin", "-f", "second"]);
     assert!(ns_mounts_under(&s.dir).is_empty());
 }
 
@@ -374,7 +347,7 @@ fn shared_host_keeps_an_existing_self_bound_type_dir() {
 fn mntns_is_an_unbindable_self_bind_on_both_hosts() {
     for host in [Host::Shared, Host::Private] {
         let s = Scratch::new(host);
-        s.ok(&["-f", "m", "--mnt", "--net"]);
+        s.must(&["-f", "m", "--mnt", "--net"]);
         let at = s.mounts_at(&s.dir.join("mntns"));
         assert_eq!(at.len(), 1, "{host:?}: {at:#?}");
         assert!(
@@ -385,7 +358,7 @@ fn mntns_is_an_unbindable_self_bind_on_both_hosts() {
         assert_eq!(ns_type(&s.pin("mnt", "m")), libc::CLONE_NEWNS);
         let netns_mounted = !s.mounts_at(&s.dir.join("netns")).is_empty();
         assert_eq!(netns_mounted, host == Host::Private, "{host:?}");
-        s.ok(&["unpin", "-f", "m"]);
+        s.must(&["unpin", "-f", "m"]);
         assert!(ns_mounts_under(&s.dir).is_empty(), "{host:?}");
     }
 }
@@ -398,7 +371,7 @@ fn unpin_list_prune_and_exec_work_alike_on_both_hosts() {
         pin_pod(&s, "a");
         pin_pod(&s, "b");
         // exec enters the pinned namespace.
-        let out = s.ok(&[
+        let out = s.must(&[
             "exec",
             "-f",
             "a",
@@ -415,7 +388,7 @@ fn unpin_list_prune_and_exec_work_alike_on_both_hosts() {
         // list sees both, live.
         fs::write(s.pin("net", "stale"), b"").unwrap();
         let doc: serde_json::Value =
-            serde_json::from_slice(&s.ok(&["list", "--json"]).stdout).unwrap();
+            serde_json::from_slice(&s.must(&["list", "--json"]).stdout).unwrap();
         let names = doc["names"].as_array().unwrap();
         for name in ["a", "b"] {
             let entry = names
@@ -427,7 +400,7 @@ fn unpin_list_prune_and_exec_work_alike_on_both_hosts() {
             assert!(pins.iter().all(|p| p["state"] == "live"), "{entry}");
         }
         // prune removes the stale file, and no live pin.
-        let out = s.ok(&["prune"]);
+        let out = s.must(&["prune"]);
         assert_eq!(
             stdout(&out).trim(),
             format!("removed {}", s.pin("net", "stale").display()),
@@ -436,11 +409,11 @@ fn unpin_list_prune_and_exec_work_alike_on_both_hosts() {
         assert_eq!(ns_mounts_under(&s.dir).len(), 6, "{host:?}");
         // unpin takes one pod down, everywhere it propagated.
         let viewer = Viewer::start(&s, "view");
-        s.ok(&["unpin", "-f", "a"]);
+        s.must(&["unpin", "-f", "a"]);
         let gone: Vec<PathBuf> = ["net", "ipc", "uts"].map(|ty| s.pin(ty, "a")).to_vec();
         assert_eq!(viewer.counts(&gone), vec![0; 3], "{host:?}");
         assert!(gone.iter().all(|p| !p.exists()), "{host:?}");
-        s.ok(&["unpin", "-f", "b"]);
+        s.must(&["unpin", "-f", "b"]);
         assert!(ns_mounts_under(&s.dir).is_empty(), "{host:?}");
         assert!(pin_files_under(&s.dir).is_empty(), "{host:?}");
     }
@@ -460,9 +433,8 @@ fn concurrent_pins_on_a_shared_host_all_succeed() {
                 scope.spawn(move || s.pinns(&["-f", name, "--net", "--ipc", "--uts"]))
             })
             .collect();
-        for (run, name) in runs.into_iter().zip(&names) {
-            let out = run.join().unwrap();
-            assert_success(&out, &[name.as_str()]);
+        for run in runs {
+            run.join().unwrap().assert_success();
         }
     });
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -533,17 +505,10 @@ fn without_statmount_mountinfo_decides_alike() {
     for host in [Host::Shared, Host::Private, Host::Slave] {
         let s = Scratch::new(host);
         let trace = s.root().join("trace");
-        let out = without_statmount(
-            Command::new("strace")
-                .args(["-f", "-qq", "-o"])
-                .arg(&trace)
-                .arg(PINNS)
-                .args(["-d", s.dir_str(), "-f", "pod", "--net", "--ipc", "--uts"])
-                .stdin(Stdio::null()),
-        )
-        .output()
-        .expect("strace");
-        assert_success(&out, &["pinns without statmount"]);
+        let trace_path = trace.to_str().unwrap();
+        let mut cmd = pinns_command_via("strace", &["-f", "-qq", "-o", trace_path]);
+        cmd.args(["-d", s.dir_str(), "-f", "pod", "--net", "--ipc", "--uts"]);
+        run(without_statmount(&mut cmd)).assert_success();
         // pinns asked, was told ENOSYS, and read mountinfo instead.
         let trace = fs::read_to_string(&trace).unwrap();
         assert!(
