@@ -448,13 +448,14 @@ fn holder_is_shared(dir: BorrowedFd<'_>, mount: Option<MountId>) -> bool {
         Some(MountId::Reused(id)) => Some(id),
         _ => mount_id(dir).ok(),
     };
-    id.is_some_and(|id| mountinfo_shared(id).unwrap_or(false))
+    id.and_then(|id| mountinfo_shared(id).ok().flatten())
+        .unwrap_or(false)
 }
 
 /// Whether the mount with reused id `id` is shared, from its line of
 /// `/proc/self/mountinfo` (a `shared:N` optional field), reading no further
-/// than that line.
-fn mountinfo_shared(id: u64) -> std::io::Result<bool> {
+/// than that line; `None` when no line has that id.
+fn mountinfo_shared(id: u64) -> std::io::Result<Option<bool>> {
     use std::io::BufRead;
     let file = std::fs::File::open("/proc/self/mountinfo")?;
     // The kernel hands mountinfo out about a page per read whatever the
@@ -465,17 +466,18 @@ fn mountinfo_shared(id: u64) -> std::io::Result<bool> {
     loop {
         line.clear();
         if lines.read_until(b'\n', &mut line)? == 0 {
-            return Ok(false);
+            return Ok(None);
         }
         if !line.starts_with(want.as_bytes()) {
             continue;
         }
         // ID PARENT MAJ:MIN ROOT POINT OPTIONS [OPTIONAL...] - FSTYPE ...
-        return Ok(line
-            .split(|&b| b == b' ')
-            .skip(6)
-            .take_while(|field| *field != b"-")
-            .any(|field| field.starts_with(b"shared:")));
+        return Ok(Some(
+            line.split(|&b| b == b' ')
+                .skip(6)
+                .take_while(|field| *field != b"-")
+                .any(|field| field.starts_with(b"shared:")),
+        ));
     }
 }
 
@@ -796,4 +798,49 @@ pub fn remove_pin(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<Rem
         "unmounting {}: more than {MAX_STACKED} mounts are stacked there",
         display.display()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kernel's ids of the mount `path` is on: the unique one, the
+    /// reused one as statx gives it, and as fdinfo does.
+    fn ids(path: &str) -> (OwnedFd, u64, u64) {
+        let fd = rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).unwrap();
+        let stx = |mask: u32| {
+            let flags = StatxFlags::from_bits_retain(mask);
+            let stx = rustix::fs::statx(&fd, "", AtFlags::EMPTY_PATH, flags).unwrap();
+            assert_ne!(stx.stx_mask & mask, 0, "{path}: statx without {mask:#x}");
+            stx.stx_mnt_id
+        };
+        let unique = stx(STATX_MNT_ID_UNIQUE);
+        let reused = stx(StatxFlags::MNT_ID.bits());
+        assert_eq!(mount_id(fd.as_fd()).unwrap(), reused, "{path}: fdinfo");
+        (fd, unique, reused)
+    }
+
+    /// statmount and mountinfo say the same of the mounts every machine
+    /// has, by each kind of id, and mountinfo's line for each is found.
+    #[test]
+    fn statmount_and_mountinfo_agree() {
+        for path in ["/", "/proc", "/sys", "/dev"] {
+            let (fd, unique, reused) = ids(path);
+            let by_statmount = statmount_propagation(unique).unwrap() & libc::MS_SHARED != 0;
+            let by_mountinfo = mountinfo_shared(reused).unwrap();
+            assert_eq!(by_mountinfo, Some(by_statmount), "{path}");
+            assert_eq!(
+                holder_is_shared(fd.as_fd(), Some(MountId::Reused(reused))),
+                by_statmount,
+                "{path}"
+            );
+            assert_eq!(
+                holder_is_shared(fd.as_fd(), Some(MountId::Unique(unique))),
+                by_statmount,
+                "{path}"
+            );
+        }
+        // No mount has id 0: the fallback reads to the end and says so.
+        assert_eq!(mountinfo_shared(0).unwrap(), None);
+    }
 }
