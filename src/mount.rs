@@ -154,52 +154,98 @@ impl PinDir {
         }
     }
 
-    /// Opens the type directory of `kind`, creating it and making it a mount
-    /// point of the right propagation first if it is not one yet.
+    /// Opens the type directory of each of `kinds` (creating it when
+    /// missing), in order, each set up for pinning.
     ///
-    /// Every type directory but `mntns` becomes a shared mount in a peer
+    /// Where the mount that holds a type directory is shared (systemd's
+    /// default, and every Kubernetes node's), pins made in it already
+    /// propagate to the mount namespaces that bind-mounted it earlier, and
+    /// nothing is mounted: once its pins are unmounted, the directory can
+    /// be removed, as with CRI-O's C pinns. Only where that mount is not
+    /// shared is the directory made a mount of its own, shared in a peer
     /// group of its own (bind to itself, private, then shared: the
-    /// `ip netns` way), so a pin made later also appears in mount namespaces
-    /// that bind-mounted the directory earlier, exactly once. `mntns` becomes
-    /// an unbindable self-bind: a mount namespace can only be pinned where
-    /// the pin cannot propagate into the namespace itself.
-    pub fn prepare_type_dir(&self, kind: Kind) -> Result<OwnedFd> {
-        let display = || self.path.join(kind.dir()).display().to_string();
-        let fd = match self.type_dir(kind)? {
-            Some(fd) => fd,
-            None => {
-                let made = match rustix::fs::mkdirat(
-                    &self.fd,
-                    kind.dir(),
-                    Mode::from_raw_mode(DIR_MODE),
-                ) {
-                    Ok(()) => true,
-                    Err(Errno::EXIST) => false,
-                    Err(errno) => {
-                        return Err(Error::os(format!("creating {}", display()), errno));
-                    }
-                };
-                let fd = self
-                    .type_dir(kind)?
-                    .ok_or_else(|| Error::os(format!("opening {}", display()), Errno::NOENT))?;
-                if made {
-                    chmod_dir(fd.as_fd()).with(|| format!("setting the mode of {}", display()))?;
-                }
-                fd
+    /// `ip netns` way), so a pin made later still appears in those
+    /// namespaces, exactly once. `mntns` is an unbindable self-bind
+    /// wherever it is: a mount namespace can only be pinned where the pin
+    /// cannot propagate into the namespace itself. A type directory that
+    /// is a mount of its own already (an earlier pinns, `ip netns`) is used
+    /// as it is.
+    ///
+    /// The propagation is read from the kernel at most once per call, under
+    /// the directory lock, and only when some directory is not a mount of
+    /// its own yet.
+    pub fn prepare_type_dirs(&self, kinds: impl IntoIterator<Item = Kind>) -> Result<Vec<OwnedFd>> {
+        let mut lock: Option<DirLock<'_>> = None;
+        let mut shared: Option<bool> = None;
+        let mut fds = Vec::new();
+        for kind in kinds {
+            let fd = self.open_or_make_type_dir(kind)?;
+            let probe = self.probe(&fd, kind)?;
+            // Fast path, no lock: set up by us or an earlier pinns already.
+            // (A pinns killed between self-binding mntns and making it
+            // unbindable leaves a mount root that is not unbindable:
+            // repaired below, under the lock.)
+            if probe.root && (kind != Kind::Mnt || is_unbindable(fd.as_fd())) {
+                fds.push(fd);
+                continue;
             }
-        };
-        // Fast path, no lock: set up by us or an earlier pinns already.
-        // (A pinns killed between self-binding mntns and making it
-        // unbindable leaves a mount root that is not unbindable: repaired
-        // below, under the lock.)
-        if self.is_mount_root(&fd, kind)? && (kind != Kind::Mnt || is_unbindable(fd.as_fd())) {
+            if lock.is_none() {
+                lock = Some(self.lock()?);
+            }
+            if kind != Kind::Mnt && !probe.root {
+                // Not a mount root: the mount that holds it is the one
+                // that holds DIR, the same for every type directory, so it
+                // is asked about once. A shared one needs nothing mounted,
+                // and no pinns self-binds a directory there, so the
+                // descriptor opened before the lock still names the right
+                // mount.
+                let is_shared = match shared {
+                    Some(known) => known,
+                    None => *shared.insert(holder_is_shared(fd.as_fd(), probe.mount)),
+                };
+                if is_shared {
+                    fds.push(fd);
+                    continue;
+                }
+            }
+            fds.push(self.self_bind_locked(kind)?);
+        }
+        Ok(fds)
+    }
+
+    /// Opens the type directory of `kind`, creating it (mode 0755) when
+    /// missing.
+    fn open_or_make_type_dir(&self, kind: Kind) -> Result<OwnedFd> {
+        let display = || self.path.join(kind.dir()).display().to_string();
+        if let Some(fd) = self.type_dir(kind)? {
             return Ok(fd);
         }
-        let _lock = self.lock()?;
+        let made = match rustix::fs::mkdirat(&self.fd, kind.dir(), Mode::from_raw_mode(DIR_MODE)) {
+            Ok(()) => true,
+            Err(Errno::EXIST) => false,
+            Err(errno) => return Err(Error::os(format!("creating {}", display()), errno)),
+        };
         let fd = self
             .type_dir(kind)?
             .ok_or_else(|| Error::os(format!("opening {}", display()), Errno::NOENT))?;
-        if self.is_mount_root(&fd, kind)? {
+        if made {
+            chmod_dir(fd.as_fd()).with(|| format!("setting the mode of {}", display()))?;
+        }
+        Ok(fd)
+    }
+
+    /// Makes the type directory of `kind` a mount of its own of the right
+    /// propagation, unless a concurrent pinns just did; the caller holds
+    /// the directory lock.
+    fn self_bind_locked(&self, kind: Kind) -> Result<OwnedFd> {
+        let display = || self.path.join(kind.dir()).display().to_string();
+        // Reopen under the lock: another pinns may have self-bound the
+        // directory meanwhile, and a descriptor opened before would name the
+        // directory beneath that mount, where no pin is seen.
+        let fd = self
+            .type_dir(kind)?
+            .ok_or_else(|| Error::os(format!("opening {}", display()), Errno::NOENT))?;
+        if self.probe(&fd, kind)?.root {
             if kind == Kind::Mnt && !is_unbindable(fd.as_fd()) {
                 rustix::mount::mount_change(
                     fd_path(fd.as_fd()).as_str(),
@@ -246,19 +292,187 @@ impl PinDir {
         Ok(fd)
     }
 
-    /// Whether the type directory is a mount point of its own.
-    fn is_mount_root(&self, fd: &OwnedFd, kind: Kind) -> Result<bool> {
-        let stx = rustix::fs::statx(fd, "", AtFlags::EMPTY_PATH, StatxFlags::empty())
+    /// Whether the type directory is a mount point of its own, and the id
+    /// of the mount it is on.
+    fn probe(&self, fd: &OwnedFd, kind: Kind) -> Result<Probe> {
+        // The mount id comes with the same statx: the unique one where the
+        // kernel has it (6.8+, what statmount takes), else the reused one
+        // mountinfo shows (5.8+).
+        let want = StatxFlags::MNT_ID | StatxFlags::from_bits_retain(STATX_MNT_ID_UNIQUE);
+        let stx = rustix::fs::statx(fd, "", AtFlags::EMPTY_PATH, want)
             .with(|| format!("inspecting {}", self.path.join(kind.dir()).display()))?;
+        let mount = if stx.stx_mask & STATX_MNT_ID_UNIQUE != 0 {
+            Some(MountId::Unique(stx.stx_mnt_id))
+        } else if stx.stx_mask & StatxFlags::MNT_ID.bits() != 0 {
+            Some(MountId::Reused(stx.stx_mnt_id))
+        } else {
+            None
+        };
         if stx
             .stx_attributes_mask
             .contains(StatxAttributes::MOUNT_ROOT)
         {
-            return Ok(stx.stx_attributes.contains(StatxAttributes::MOUNT_ROOT));
+            let root = stx.stx_attributes.contains(StatxAttributes::MOUNT_ROOT);
+            return Ok(Probe { root, mount });
         }
         // Kernels before 5.8 do not report mount roots: compare the mount
         // ids of the directory and its parent instead.
-        Ok(mount_id(fd.as_fd())? != mount_id(self.fd.as_fd())?)
+        let id = mount_id(fd.as_fd())?;
+        Ok(Probe {
+            root: id != mount_id(self.fd.as_fd())?,
+            mount: Some(MountId::Reused(id)),
+        })
+    }
+}
+
+/// What [`PinDir::probe`] found about a type directory.
+#[derive(Clone, Copy, Debug)]
+struct Probe {
+    /// It is a mount point of its own.
+    root: bool,
+    /// The mount it is on, when the kernel said.
+    mount: Option<MountId>,
+}
+
+/// A mount's id, of one of the kernel's two kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MountId {
+    /// Never reused (`STATX_MNT_ID_UNIQUE`, Linux 6.8), as statmount(2)
+    /// takes it.
+    Unique(u64),
+    /// Reused once the mount is gone, as the first field of
+    /// `/proc/self/mountinfo` and `mnt_id:` in fdinfo show it.
+    Reused(u64),
+}
+
+/// `STATX_MNT_ID_UNIQUE` from `<linux/stat.h>` (Linux 6.8).
+const STATX_MNT_ID_UNIQUE: u32 = 0x4000;
+
+/// statmount(2)'s number (Linux 6.8): 457 on every architecture of the
+/// kernel's common syscall table (`include/uapi/asm-generic/unistd.h`,
+/// `arch/x86/entry/syscalls/syscall_64.tbl`); the libc crate has no
+/// constant for it on most of them.
+const SYS_STATMOUNT: libc::c_long = 457;
+
+/// `STATMOUNT_MNT_BASIC` from `<linux/mount.h>`: the mount's ids,
+/// attributes and propagation.
+const STATMOUNT_MNT_BASIC: u64 = 0x2;
+
+/// `struct mnt_id_req` of statmount(2), its first version (24 bytes).
+#[repr(C)]
+struct MntIdReq {
+    size: u32,
+    spare: u32,
+    mnt_id: u64,
+    param: u64,
+}
+
+/// `struct statmount` of statmount(2) up to its propagation fields, and the
+/// reserve after them, so the kernel's fixed part (512 bytes) fits whole.
+#[repr(C)]
+struct Statmount {
+    size: u32,
+    mnt_opts: u32,
+    mask: u64,
+    sb_dev_major: u32,
+    sb_dev_minor: u32,
+    sb_magic: u64,
+    sb_flags: u32,
+    fs_type: u32,
+    mnt_id: u64,
+    mnt_parent_id: u64,
+    mnt_id_old: u32,
+    mnt_parent_id_old: u32,
+    mnt_attr: u64,
+    mnt_propagation: u64,
+    mnt_peer_group: u64,
+    mnt_master: u64,
+    propagate_from: u64,
+    mnt_root: u32,
+    mnt_point: u32,
+    spare: [u64; 50],
+}
+
+/// The propagation of the mount with unique id `id` (`MS_SHARED`,
+/// `MS_SLAVE`, `MS_PRIVATE`, `MS_UNBINDABLE` bits), from statmount(2).
+fn statmount_propagation(id: u64) -> rustix::io::Result<u64> {
+    let req = MntIdReq {
+        size: std::mem::size_of::<MntIdReq>() as u32,
+        spare: 0,
+        mnt_id: id,
+        param: STATMOUNT_MNT_BASIC,
+    };
+    let mut buf = std::mem::MaybeUninit::<Statmount>::zeroed();
+    // SAFETY: statmount(2) reads `req`, which lives across the call, and
+    // writes at most `size_of::<Statmount>()` bytes into `buf`, which has
+    // that many; all-zero bytes are a valid `Statmount`.
+    let r = unsafe {
+        libc::syscall(
+            SYS_STATMOUNT,
+            &req as *const MntIdReq,
+            buf.as_mut_ptr(),
+            std::mem::size_of::<Statmount>(),
+            0u32,
+        )
+    };
+    if r < 0 {
+        return Err(Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::IO));
+    }
+    // SAFETY: zeroed above, and the kernel wrote only valid integers.
+    let sm = unsafe { buf.assume_init() };
+    if sm.mask & STATMOUNT_MNT_BASIC == 0 {
+        return Err(Errno::NOSYS);
+    }
+    Ok(sm.mnt_propagation)
+}
+
+/// Whether the mount the open directory `dir` is on is shared (it has a
+/// peer group), as the kernel says: statmount(2) where the kernel has it,
+/// else that mount's line of `/proc/self/mountinfo`. Not knowing counts as
+/// not shared, which takes the `ip netns` way, right on every host.
+fn holder_is_shared(dir: BorrowedFd<'_>, mount: Option<MountId>) -> bool {
+    if let Some(MountId::Unique(id)) = mount {
+        // Why statmount first: one call, whatever the number of mounts,
+        // where mountinfo on a node with thousands of pins is a long read.
+        if let Ok(propagation) = statmount_propagation(id) {
+            return propagation & libc::MS_SHARED != 0;
+        }
+    }
+    // mountinfo names mounts by their reused ids.
+    let id = match mount {
+        Some(MountId::Reused(id)) => Some(id),
+        _ => mount_id(dir).ok(),
+    };
+    id.and_then(|id| mountinfo_shared(id).ok().flatten())
+        .unwrap_or(false)
+}
+
+/// Whether the mount with reused id `id` is shared, from its line of
+/// `/proc/self/mountinfo` (a `shared:N` optional field), reading no further
+/// than that line; `None` when no line has that id.
+fn mountinfo_shared(id: u64) -> std::io::Result<Option<bool>> {
+    use std::io::BufRead;
+    let file = std::fs::File::open("/proc/self/mountinfo")?;
+    // The kernel hands mountinfo out about a page per read whatever the
+    // buffer, so a larger one than the default would save nothing.
+    let mut lines = std::io::BufReader::new(file);
+    let mut line = Vec::with_capacity(256);
+    let want = format!("{id} ");
+    loop {
+        line.clear();
+        if lines.read_until(b'\n', &mut line)? == 0 {
+            return Ok(None);
+        }
+        if !line.starts_with(want.as_bytes()) {
+            continue;
+        }
+        // ID PARENT MAJ:MIN ROOT POINT OPTIONS [OPTIONAL...] - FSTYPE ...
+        return Ok(Some(
+            line.split(|&b| b == b' ')
+                .skip(6)
+                .take_while(|field| *field != b"-")
+                .any(|field| field.starts_with(b"shared:")),
+        ));
     }
 }
 
@@ -582,4 +796,49 @@ pub fn remove_pin(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<Rem
         "unmounting {}: more than {MAX_STACKED} mounts are stacked there",
         display.display()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kernel's ids of the mount `path` is on: the unique one, the
+    /// reused one as statx gives it, and as fdinfo does.
+    fn ids(path: &str) -> (OwnedFd, u64, u64) {
+        let fd = rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).unwrap();
+        let stx = |mask: u32| {
+            let flags = StatxFlags::from_bits_retain(mask);
+            let stx = rustix::fs::statx(&fd, "", AtFlags::EMPTY_PATH, flags).unwrap();
+            assert_ne!(stx.stx_mask & mask, 0, "{path}: statx without {mask:#x}");
+            stx.stx_mnt_id
+        };
+        let unique = stx(STATX_MNT_ID_UNIQUE);
+        let reused = stx(StatxFlags::MNT_ID.bits());
+        assert_eq!(mount_id(fd.as_fd()).unwrap(), reused, "{path}: fdinfo");
+        (fd, unique, reused)
+    }
+
+    /// statmount and mountinfo say the same of the mounts every machine
+    /// has, by each kind of id, and mountinfo's line for each is found.
+    #[test]
+    fn statmount_and_mountinfo_agree() {
+        for path in ["/", "/proc", "/sys", "/dev"] {
+            let (fd, unique, reused) = ids(path);
+            let by_statmount = statmount_propagation(unique).unwrap() & libc::MS_SHARED != 0;
+            let by_mountinfo = mountinfo_shared(reused).unwrap();
+            assert_eq!(by_mountinfo, Some(by_statmount), "{path}");
+            assert_eq!(
+                holder_is_shared(fd.as_fd(), Some(MountId::Reused(reused))),
+                by_statmount,
+                "{path}"
+            );
+            assert_eq!(
+                holder_is_shared(fd.as_fd(), Some(MountId::Unique(unique))),
+                by_statmount,
+                "{path}"
+            );
+        }
+        // No mount has id 0: the fallback reads to the end and says so.
+        assert_eq!(mountinfo_shared(0).unwrap(), None);
+    }
 }

@@ -74,11 +74,7 @@ pub enum Creator {
 /// [`pin`], choosing where new namespaces are created.
 pub fn pin_with(plan: &Plan, creator: Creator) -> Result<Vec<Pinned>> {
     let dir = PinDir::open(&plan.dir, true)?;
-    let type_dirs = plan
-        .kinds
-        .iter()
-        .map(|(kind, _)| dir.prepare_type_dir(*kind))
-        .collect::<Result<Vec<_>>>()?;
+    let type_dirs = dir.prepare_type_dirs(plan.kinds.iter().map(|(kind, _)| *kind))?;
     let namespaces = acquire(plan, creator)?;
 
     let _lock = dir.lock()?;

@@ -39,8 +39,9 @@
 //! cannot be failed without failing the loader's in its parent),
 //! `execve` and `exit_group`, the allocator's memory calls (`brk`, `mmap`,
 //! `munmap`, `mprotect`: Rust aborts on allocation failure by design),
-//! and errors from `close` (Linux frees the descriptor anyway; the kill
-//! there is run).
+//! errors from `close` (Linux frees the descriptor anyway; the kill
+//! there is run), and the calls strace knows by number only, which it
+//! cannot inject into (statmount, failed in tests/propagation.rs).
 
 mod common;
 
@@ -361,7 +362,11 @@ fn cases(s: &'static Scenario, calls: &Calls) -> (Vec<Case>, usize) {
     let mut out = Vec::new();
     let mut shadowed = 0;
     for (call, n) in most {
-        if NOT_FAULTED.contains(&call) {
+        // strace names a call newer than itself by number only
+        // (`syscall_0x1c9`, statmount, for Debian 12's strace 6.1), and
+        // cannot inject into it: tests/propagation.rs fails that one with
+        // a seccomp filter instead.
+        if NOT_FAULTED.contains(&call) || call.starts_with("syscall_0x") {
             continue;
         }
         let skip = calls.loader.get(call).copied().unwrap_or(0);

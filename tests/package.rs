@@ -1,13 +1,20 @@
 //! Installing like a node tool (issue 14): the Debian package as a node
-//! operator gets it, the crate as a registry takes it, and the completion
-//! scripts the package ships kept in step with the command line.
+//! operator gets it, the RPM beside it, the crate as a registry takes it,
+//! and the completion scripts the packages ship kept in step with the
+//! command line.
 //!
-//! The package test builds the static binary (`cargo build-static`) and
-//! the `.deb` (`cargo deb`, from the cargo-deb crate, which `cargo xtask
-//! setup` installs under `target/tools`), installs it with
+//! The Debian package test builds the static binary (`cargo build-static`)
+//! and the `.deb` (`cargo deb`, from the cargo-deb crate, which `cargo
+//! xtask setup` installs under `target/tools`), installs it with
 //! `dpkg -i`, uses it as a user would, and purges it; a guard purges it
 //! even when the test fails. It refuses to run where a `pinns` package is
 //! already installed: it would replace someone's install.
+//!
+//! The RPM test builds the `.rpm` from the same binary (`cargo
+//! generate-rpm`, from the cargo-generate-rpm crate, installed beside
+//! cargo-deb), reads it with Debian's `rpm`, installs it into a scratch
+//! root of its own (never the machine's), runs the installed binary, and
+//! erases it.
 //!
 //! After changing the command line, refresh the committed completions with
 //!
@@ -26,7 +33,12 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Where `cargo xtask setup` installs cargo-deb.
 fn cargo_deb() -> PathBuf {
-    let local = Path::new(ROOT).join("target/tools/bin/cargo-deb");
+    tool("cargo-deb")
+}
+
+/// Where `cargo xtask setup` installs the cargo tool `name`.
+fn tool(name: &str) -> PathBuf {
+    let local = Path::new(ROOT).join("target/tools/bin").join(name);
     assert!(
         local.exists(),
         "{} is missing: run `cargo xtask setup` (the README's test command does)",
@@ -238,6 +250,149 @@ fn debian_package_installs_works_and_purges() {
         let kept = f.is_dir() && !f.starts_with("/usr/share/doc/pinns");
         assert!(kept || !f.exists(), "{} is left after purge", f.display());
     }
+}
+
+/// Runs `rpm ARGS` (Debian's rpm, which warns on stderr that dpkg is the
+/// system's package manager) and returns its stdout.
+fn rpm(args: &[&str]) -> String {
+    must(Command::new("rpm").args(args)).stdout_text()
+}
+
+/// Build the `.rpm`, read it, install it into a scratch root, use the
+/// installed binary, erase it: nothing of it is left.
+#[test]
+fn rpm_package_installs_into_a_scratch_root_works_and_erases() {
+    let generate_rpm = tool("cargo-generate-rpm");
+    run_to_end(cargo().arg("build-static").arg("--quiet"));
+    let out_dir = tempfile::tempdir().unwrap();
+    let package = out_dir.path().join("pinns.rpm");
+    run_to_end(
+        cargo()
+            .env("PATH", path_with(generate_rpm.parent().unwrap()))
+            .args(["generate-rpm", "--target", "x86_64-unknown-linux-gnu"])
+            .args(["--payload-compress", "gzip", "-o"])
+            .arg(&package),
+    );
+    let package = package.to_str().unwrap();
+
+    // Name, version, license and summary are Cargo's.
+    let info = rpm(&[
+        "-qp",
+        "--qf",
+        "%{NAME} %{VERSION} %{LICENSE}\\n%{SUMMARY}\\n",
+        package,
+    ]);
+    assert_eq!(
+        info,
+        format!(
+            "pinns {} {}\n{}\n",
+            env!("CARGO_PKG_VERSION"),
+            env!("CARGO_PKG_LICENSE"),
+            env!("CARGO_PKG_DESCRIPTION")
+        )
+    );
+    // What it holds: the binary, the man pages, the completions, the README
+    // and the CRI-O drop-in as an example, nothing under /etc.
+    let listed: Vec<String> = rpm(&["-qlp", package])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut want: Vec<String> = [
+        "/usr/bin/pinns",
+        "/usr/share/bash-completion/completions/pinns",
+        "/usr/share/zsh/site-functions/_pinns",
+        "/usr/share/fish/vendor_completions.d/pinns.fish",
+        "/usr/share/doc/pinns/README.md",
+        "/usr/share/doc/pinns/examples/crio.conf.d/10-pinns.conf",
+    ]
+    .map(String::from)
+    .to_vec();
+    for page in fs::read_dir(Path::new(ROOT).join("man")).unwrap() {
+        let name = page.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".8") {
+            want.push(format!("/usr/share/man/man8/{name}"));
+        }
+    }
+    let mut sorted = listed.clone();
+    sorted.sort();
+    want.sort();
+    assert_eq!(sorted, want);
+    // No scriptlet, no trigger, no configuration file, and only rpmlib's
+    // own features required: the binary is static, and nothing needs a
+    // shell.
+    assert_eq!(rpm(&["-qp", "--scripts", package]), "", "scriptlets");
+    assert_eq!(rpm(&["-qp", "--triggers", package]), "", "triggers");
+    assert_eq!(rpm(&["-qpc", package]).trim(), "", "config files");
+    let requires = rpm(&["-qpR", package]);
+    assert!(
+        !requires.trim().is_empty() && requires.lines().all(|r| r.starts_with("rpmlib(")),
+        "requires: {requires}"
+    );
+
+    // Into an empty scratch root, with its own database (never the
+    // machine's), without --nodeps: nothing it requires is missing there.
+    let root_dir = tempfile::tempdir().unwrap();
+    let root = root_dir.path().to_str().unwrap();
+    let db = ["--root", root, "--dbpath", "/var/lib/rpm"];
+    must(Command::new("rpm").args(db).arg("--initdb"));
+    must(Command::new("rpm").args(db).args(["-i", package]));
+    assert_eq!(
+        rpm(&[&db[..], &["-q", "pinns"]].concat()).trim(),
+        format!("pinns-{}-1.x86_64", env!("CARGO_PKG_VERSION"))
+    );
+    for file in &listed {
+        assert!(
+            root_dir.path().join(&file[1..]).is_file(),
+            "{file} not installed"
+        );
+    }
+    // rpm's own check of every installed file against the package.
+    must(Command::new("rpm").args(db).args(["-V", "pinns"]));
+
+    // The static binary runs in a root that has nothing else in it.
+    let version =
+        must(Command::new("chroot").args([root, "/usr/bin/pinns", "--version"])).stdout_text();
+    assert_eq!(
+        version.trim(),
+        format!("pinns {}", env!("CARGO_PKG_VERSION"))
+    );
+    // And, from its installed path, pins and unpins a pod.
+    let installed = root_dir.path().join("usr/bin/pinns");
+    let d = PinDir::new();
+    let dir = d.path().to_str().unwrap();
+    must(Command::new(&installed).args(["-d", dir, "-f", "pod", "--net", "--ipc", "--uts"]));
+    for ty in ["net", "ipc", "uts"] {
+        let pin = d.pin(ty, "pod");
+        assert_ne!(inode(&pin), own_ns(ty), "{ty} pin is not a new namespace");
+        ns_type(&pin);
+    }
+    must(Command::new(&installed).args(["unpin", "-d", dir, "-f", "pod"]));
+    assert!(pin_files_under(d.path()).is_empty());
+    assert!(ns_mounts_under(d.path()).is_empty());
+
+    // Erased, no file is left but the database's; the directories rpm made
+    // for the files stay, empty (the package does not own them).
+    must(Command::new("rpm").args(db).args(["-e", "pinns"]));
+    let out = run(Command::new("rpm").args(db).args(["-q", "pinns"]));
+    assert!(!out.status.success(), "still installed after erase");
+    let left: Vec<PathBuf> = walk(root_dir.path())
+        .into_iter()
+        .filter(|p| !p.is_dir() && !p.starts_with(root_dir.path().join("var/lib/rpm")))
+        .collect();
+    assert!(left.is_empty(), "left after erase: {left:?}");
+}
+
+/// Every path under `dir`, depth first.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() && !path.is_symlink() {
+            out.extend(walk(&path));
+        }
+        out.push(path);
+    }
+    out
 }
 
 /// `cargo package` succeeds: the crate builds from what a registry gets.

@@ -4,17 +4,17 @@
 //! containerd, the CNI plugins, the shells whose completions it checks,
 //! mandoc…). On a fresh Debian machine with only the Rust toolchain, this
 //! installs whichever of those packages are missing (as root, with
-//! apt-get), and cargo-deb (which packages pinns as a `.deb`; not in
-//! Debian) under `target/tools`, inside the checkout; then it checks the
-//! library as a program embedding it builds it ([`LIBRARY_CHECKS`]), runs
-//! `cargo test ARGS...` and exits with the first failure's status.
-//! `cargo xtask setup` only installs.
+//! apt-get), and cargo-deb and cargo-generate-rpm (which package pinns as
+//! a `.deb` and an `.rpm`; not in Debian) under `target/tools`, inside the
+//! checkout; then it checks the library as a program embedding it builds
+//! it ([`LIBRARY_CHECKS`]), runs `cargo test ARGS...` and exits with the
+//! first failure's status. `cargo xtask setup` only installs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-/// cargo-deb, the one cargo tool the tests run (tests/package.rs), at a
-/// fixed version, built without its optional debug-symbol support, and
+/// cargo-deb, one of the two cargo tools the tests run (tests/package.rs),
+/// at a fixed version, built without its optional debug-symbol support, and
 /// unoptimised: that builds in a third of the time (about a minute on two
 /// cores), and packaging takes the same second and a half (the
 /// compression is liblzma's C either way).
@@ -27,6 +27,18 @@ const CARGO_DEB: &[&str] = &[
     "--no-default-features",
     "--features",
     "lzma",
+];
+
+/// cargo-generate-rpm, the other (tests/package.rs), at a fixed version,
+/// unoptimised (about a minute on two cores; packaging still takes well
+/// under a second). Its features are not optional: the compressors and
+/// PGP signing always come along.
+const CARGO_GENERATE_RPM: &[&str] = &[
+    "cargo-generate-rpm",
+    "--version",
+    "0.21.1",
+    "--locked",
+    "--debug",
 ];
 
 /// Every Debian package the test suite runs a program from, with why.
@@ -49,6 +61,10 @@ const PACKAGES: &[(&str, &str)] = &[
     ("mandoc", "man page lint (tests/man.rs)"),
     ("groff-base", "man page lint (tests/man.rs)"),
     ("man-db", "man -w, for the Debian package's test"),
+    (
+        "rpm",
+        "rpm -qp, -i --root and -e, for the RPM's test (tests/package.rs)",
+    ),
     (
         "bash-completion",
         "the Debian package's bash completion, loaded",
@@ -101,7 +117,8 @@ fn main() -> ExitCode {
 /// Installs what is missing; nothing when all is there.
 fn setup() -> Result<(), String> {
     install_packages()?;
-    install_cargo_deb()
+    install_tool("cargo-deb", CARGO_DEB)?;
+    install_tool("cargo-generate-rpm", CARGO_GENERATE_RPM)
 }
 
 /// The checkout's root: this crate lives in `xtask/`.
@@ -112,18 +129,19 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Installs cargo-deb into `target/tools`, where tests/package.rs looks.
-fn install_cargo_deb() -> Result<(), String> {
+/// Installs the cargo tool `name` (`cargo install ARGS`) into
+/// `target/tools`, where tests/package.rs looks, unless it is there.
+fn install_tool(name: &str, args: &[&str]) -> Result<(), String> {
     let tools = root().join("target/tools");
-    if tools.join("bin/cargo-deb").exists() {
+    if tools.join("bin").join(name).exists() {
         return Ok(());
     }
-    eprintln!("xtask: installing cargo-deb into {}", tools.display());
+    eprintln!("xtask: installing {name} into {}", tools.display());
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     run(Command::new(cargo)
         .args(["install", "--quiet", "--root"])
         .arg(&tools)
-        .args(CARGO_DEB))
+        .args(args))
 }
 
 /// Installs the missing Debian packages.

@@ -1,0 +1,526 @@
+//! What pinns mounts, by the propagation of the mount that holds the pin
+//! directory: on a shared one (systemd's default, every Kubernetes node's)
+//! only the pin files, as CRI-O's C pinns; on a private one the type
+//! directories become shared self-binds of their own too (the `ip netns`
+//! way). Either way a pin made later appears, once, in a mount namespace
+//! made earlier.
+//!
+//! Each test sets the host's side up itself: a temp dir bind-mounted onto
+//! itself and made shared or private, with the pin directory inside it, so
+//! nothing depends on how this machine's `/` propagates.
+
+mod common;
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::*;
+
+/// How the mount that holds the pin directory propagates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Host {
+    /// In a peer group: pins propagate with it.
+    Shared,
+    /// No propagation: pinns makes its own shared type directories.
+    Private,
+    /// A slave only (receives from a master, has no peers): pins made in
+    /// it would reach no other namespace, so as for a private one.
+    Slave,
+}
+
+/// A scratch mount of the given propagation (a temp dir bound onto
+/// itself), with the pin directory `DIR` inside it, not a mount point:
+/// as `/run/crio` or a CRI-O test's directory sits on a host's mount.
+/// Dropping it unpins and unmounts everything under it.
+struct Scratch {
+    /// Its Drop takes down every mount under the temp dir, this one too.
+    guard: PinDir,
+    /// The mount that holds DIR.
+    holder: PathBuf,
+    dir: PathBuf,
+}
+
+impl Scratch {
+    fn new(host: Host) -> Scratch {
+        let guard = PinDir::new();
+        let root = guard.path().to_str().unwrap().to_string();
+        sh("mount", &["--bind", &root, &root]);
+        let how = match host {
+            Host::Shared | Host::Slave => "--make-shared",
+            Host::Private => "--make-private",
+        };
+        sh("mount", &[how, &root]);
+        let mut holder = guard.path().to_path_buf();
+        if host == Host::Slave {
+            // A bind of a shared mount joins its peer group; made a slave,
+            // it leaves it and only receives from it.
+            holder = guard.path().join("slave");
+            fs::create_dir(&holder).unwrap();
+            let path = holder.to_str().unwrap();
+            sh("mount", &["--bind", path, path]);
+            sh("mount", &["--make-slave", path]);
+        }
+        let dir = holder.join("pods");
+        Scratch { guard, holder, dir }
+    }
+
+    fn root(&self) -> &Path {
+        self.guard.path()
+    }
+
+    fn dir_str(&self) -> &str {
+        self.dir.to_str().unwrap()
+    }
+
+    fn pin(&self, ty: &str, name: &str) -> PathBuf {
+        self.dir.join(format!("{ty}ns")).join(name)
+    }
+
+    /// Runs `pinns ARGS` with `-d DIR` after the subcommand (if any).
+    fn pinns(&self, args: &[&str]) -> Out {
+        pinns_in(&self.dir, args)
+    }
+
+    /// Like [`Scratch::pinns`], and asserts exit 0.
+    fn must(&self, args: &[&str]) -> Out {
+        self.pinns(args).assert_success()
+    }
+
+    /// Every mount point under DIR (DIR included), as the kernel lists them.
+    fn mounts(&self) -> Vec<MountInfo> {
+        mounts_under(&self.dir)
+    }
+
+    /// The mounts whose mount point is exactly `path`.
+    fn mounts_at(&self, path: &Path) -> Vec<MountInfo> {
+        self.mounts()
+            .into_iter()
+            .filter(|m| m.mount_point == path)
+            .collect()
+    }
+}
+
+/// CRI-O's way: no subcommand, a pod's net, ipc and uts with a sysctl.
+fn pin_pod(s: &Scratch, name: &str) {
+    s.must(&[
+        "-f",
+        name,
+        "-s",
+        "net.ipv4.ping_group_range=0 2147483647",
+        "--ipc",
+        "--uts",
+        "--net",
+    ]);
+}
+
+/// Asserts that the only mounts under DIR are the pins of `names` (each
+/// of net, ipc and uts, each once).
+fn assert_only_pins(s: &Scratch, names: &[&str]) {
+    let mut want: Vec<PathBuf> = names
+        .iter()
+        .flat_map(|n| ["net", "ipc", "uts"].map(|ty| s.pin(ty, n)))
+        .collect();
+    want.sort();
+    let mounts = s.mounts();
+    let mut got: Vec<PathBuf> = mounts.iter().map(|m| m.mount_point.clone()).collect();
+    got.sort();
+    assert_eq!(got, want, "mounted under DIR: {mounts:#?}");
+    assert!(
+        mounts.iter().all(|m| m.fs_type == "nsfs"),
+        "not only namespaces: {mounts:#?}"
+    );
+}
+
+/// Asserts the `ip netns` layout: each of the pod's type directories is
+/// mounted once, shared in a peer group that neither the scratch mount
+/// nor another type directory is in.
+fn assert_own_shared_type_dirs(s: &Scratch) {
+    let scratch = mounts_under(&s.holder)
+        .into_iter()
+        .find(|m| m.mount_point == s.holder)
+        .expect("the scratch mount");
+    let mut groups = vec![scratch.peer_group().map(str::to_string)];
+    for ty in ["netns", "ipcns", "utsns"] {
+        let at = s.mounts_at(&s.dir.join(ty));
+        assert_eq!(at.len(), 1, "{ty} is mounted {} times: {at:#?}", at.len());
+        let group = at[0]
+            .peer_group()
+            .unwrap_or_else(|| panic!("{ty} is not shared: {:?}", at[0]))
+            .to_string();
+        assert!(
+            !groups.contains(&Some(group.clone())),
+            "{ty} is in a peer group already used: {at:?} {groups:?}"
+        );
+        groups.push(Some(group));
+    }
+}
+
+/// CRI-O's own suite simulates a reboot so: unmount every pin file, then
+/// remove the directory. Returns how rm ended.
+fn crio_wipe(dir: &Path) -> Out {
+    must(
+        Command::new("find")
+            .arg(dir)
+            .args(["-type", "f", "-exec", "umount", "{}", ";"]),
+    );
+    run(Command::new("rm").arg("-fr").arg(dir))
+}
+
+#[test]
+fn on_a_shared_host_only_the_pins_are_mounted_and_crio_cleanup_works() {
+    let s = Scratch::new(Host::Shared);
+    pin_pod(&s, "pod-a");
+    pin_pod(&s, "pod-b");
+    assert_only_pins(&s, &["pod-a", "pod-b"]);
+    // The pins themselves are what they are on any host.
+    for ty in ["net", "ipc", "uts"] {
+        assert_ne!(inode(&s.pin(ty, "pod-a")), own_ns(ty), "{ty}");
+        assert_ne!(inode(&s.pin(ty, "pod-a")), inode(&s.pin(ty, "pod-b")));
+    }
+    let rm = crio_wipe(&s.dir);
+    assert!(rm.status.success(), "rm -fr DIR: {}", stderr(&rm));
+    assert!(!s.dir.exists());
+    assert!(s.mounts().is_empty(), "{:#?}", s.mounts());
+}
+
+#[test]
+fn on_a_private_host_type_dirs_are_shared_self_binds_and_must_be_unmounted_too() {
+    let s = Scratch::new(Host::Private);
+    pin_pod(&s, "pod-a");
+    pin_pod(&s, "pod-b");
+    assert_own_shared_type_dirs(&s);
+    assert_eq!(
+        s.mounts().iter().filter(|m| m.fs_type == "nsfs").count(),
+        6,
+        "{:#?}",
+        s.mounts()
+    );
+    // What the README tells such a host: the pin files' unmounts leave the
+    // type directories' own mounts, which go next.
+    let rm = crio_wipe(&s.dir);
+    assert!(!rm.status.success(), "rm -fr removed mount points?");
+    for ty in ["netns", "ipcns", "utsns"] {
+        sh("umount", &[s.dir.join(ty).to_str().unwrap()]);
+    }
+    sh("rm", &["-fr", s.dir_str()]);
+    assert!(!s.dir.exists());
+    assert!(s.mounts().is_empty(), "{:#?}", s.mounts());
+}
+
+/// A mount namespace made with slave propagation (as a CNI plugin's or a
+/// container's), kept alive until told to count the mounts of DIR/netns.
+struct Viewer {
+    child: Child,
+    go: PathBuf,
+}
+
+impl Viewer {
+    fn start(s: &Scratch, tag: &str) -> Viewer {
+        let ready = s.root().join(format!("{tag}.ready"));
+        let go = s.root().join(format!("{tag}.go"));
+        let script = format!(
+            "touch {ready} && while [ ! -e {go} ]; do sleep 0.01; done; \
+             cat /proc/self/mountinfo",
+            ready = ready.display(),
+            go = go.display(),
+        );
+        let child = Child::spawn(
+            Command::new("unshare")
+                .args(["--mount", "--propagation", "slave", "sh", "-c", &script])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped()),
+        );
+        wait_for(|| ready.exists(), "the other mount namespace");
+        Viewer { child, go }
+    }
+
+    /// How many times each path is a mount point in that namespace.
+    fn counts(mut self, paths: &[PathBuf]) -> Vec<usize> {
+        fs::write(&self.go, b"").unwrap();
+        let mut text = String::new();
+        // The child is alive and exits once it has printed.
+        self.child
+            .0
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        paths
+            .iter()
+            .map(|p| {
+                text.lines()
+                    .filter(|l| {
+                        l.split(' ')
+                            .nth(4)
+                            .is_some_and(|f| unescape_mountinfo(f) == *p)
+                    })
+                    .count()
+            })
+            .collect()
+    }
+}
+
+fn later_pin_is_seen_once(host: Host) {
+    let s = Scratch::new(host);
+    pin_pod(&s, "first");
+    let viewer = Viewer::start(&s, "view");
+    pin_pod(&s, "second");
+    let paths: Vec<PathBuf> = ["first", "second"]
+        .iter()
+        .flat_map(|n| ["net", "ipc", "uts"].map(|ty| s.pin(ty, n)))
+        .collect();
+    let counts = viewer.counts(&paths);
+    assert_eq!(counts, vec![1; paths.len()], "{host:?}: {paths:?}");
+}
+
+#[test]
+fn shared_host_later_pin_seen_once_in_a_slave_namespace() {
+    later_pin_is_seen_once(Host::Shared);
+}
+
+#[test]
+fn private_host_later_pin_seen_once_in_a_slave_namespace() {
+    later_pin_is_seen_once(Host::Private);
+}
+
+/// A slave-only mount is no shared one: the type directories get peer
+/// groups of their own there too.
+#[test]
+fn slave_only_host_is_treated_as_not_shared() {
+    let s = Scratch::new(Host::Slave);
+    pin_pod(&s, "pod");
+    assert_own_shared_type_dirs(&s);
+    drop(s);
+    later_pin_is_seen_once(Host::Slave);
+}
+
+/// On a shared host the namespace may even be made before the directory
+/// exists: nothing needs to be set up first for the pins to reach it.
+#[test]
+fn shared_host_pins_reach_a_namespace_made_before_the_directory() {
+    let s = Scratch::new(Host::Shared);
+    let viewer = Viewer::start(&s, "early");
+    pin_pod(&s, "pod");
+    let paths: Vec<PathBuf> = ["net", "ipc", "uts"].map(|ty| s.pin(ty, "pod")).to_vec();
+    assert_eq!(viewer.counts(&paths), vec![1; 3]);
+}
+
+/// A type directory an earlier pinns (or `ip netns`) made a shared
+/// self-bind of its own is used as it is on a shared host: not mounted
+/// again, its peer group kept, its pins still propagating once.
+#[test]
+fn shared_host_keeps_an_existing_self_bound_type_dir() {
+    let s = Scratch::new(Host::Shared);
+    let netns = s.dir.join("netns");
+    fs::create_dir_all(&netns).unwrap();
+    let path = netns.to_str().unwrap();
+    sh("mount", &["--bind", path, path]);
+    sh("mount", &["--make-private", path]);
+    sh("mount", &["--make-shared", path]);
+    let before = s.mounts_at(&netns);
+    assert_eq!(before.len(), 1);
+    pin_pod(&s, "first");
+    let viewer = Viewer::start(&s, "view");
+    pin_pod(&s, "second");
+    let after = s.mounts_at(&netns);
+    assert_eq!(after.len(), 1, "{after:#?}");
+    assert_eq!(after[0].peer_group(), before[0].peer_group());
+    // ipcns and utsns, new here, are not mounted.
+    for ty in ["ipcns", "utsns"] {
+        assert!(s.mounts_at(&s.dir.join(ty)).is_empty(), "{ty}");
+    }
+    let paths: Vec<PathBuf> = ["first", "second"]
+        .iter()
+        .flat_map(|n| ["net", "ipc", "uts"].map(|ty| s.pin(ty, n)))
+        .collect();
+    assert_eq!(viewer.counts(&paths), vec![1; paths.len()]);
+    s.must(&["unpin", "-f", "first"]);
+    s.must(&["unpin", "-f", "second"]);
+    assert!(ns_mounts_under(&s.dir).is_empty());
+}
+
+/// A mount-namespace pin needs an unbindable `mntns` on every host.
+#[test]
+fn mntns_is_an_unbindable_self_bind_on_both_hosts() {
+    for host in [Host::Shared, Host::Private] {
+        let s = Scratch::new(host);
+        s.must(&["-f", "m", "--mnt", "--net"]);
+        let at = s.mounts_at(&s.dir.join("mntns"));
+        assert_eq!(at.len(), 1, "{host:?}: {at:#?}");
+        assert!(
+            at[0].optional.split(' ').any(|o| o == "unbindable"),
+            "{host:?}: {:?}",
+            at[0]
+        );
+        assert_eq!(ns_type(&s.pin("mnt", "m")), libc::CLONE_NEWNS);
+        let netns_mounted = !s.mounts_at(&s.dir.join("netns")).is_empty();
+        assert_eq!(netns_mounted, host == Host::Private, "{host:?}");
+        s.must(&["unpin", "-f", "m"]);
+        assert!(ns_mounts_under(&s.dir).is_empty(), "{host:?}");
+    }
+}
+
+/// unpin, list, prune and exec do not care how DIR is mounted.
+#[test]
+fn unpin_list_prune_and_exec_work_alike_on_both_hosts() {
+    for host in [Host::Shared, Host::Private] {
+        let s = Scratch::new(host);
+        pin_pod(&s, "a");
+        pin_pod(&s, "b");
+        // exec enters the pinned namespace.
+        let out = s.must(&[
+            "exec",
+            "-f",
+            "a",
+            "--net",
+            "--",
+            "readlink",
+            "/proc/self/ns/net",
+        ]);
+        assert_eq!(
+            stdout(&out).trim(),
+            format!("net:[{}]", inode(&s.pin("net", "a"))),
+            "{host:?}"
+        );
+        // list sees both, live.
+        fs::write(s.pin("net", "stale"), b"").unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_slice(&s.must(&["list", "--json"]).stdout).unwrap();
+        let names = doc["names"].as_array().unwrap();
+        for name in ["a", "b"] {
+            let entry = names
+                .iter()
+                .find(|e| e["name"] == name)
+                .unwrap_or_else(|| panic!("{host:?}: {name} not listed: {doc}"));
+            let pins = entry["pins"].as_array().unwrap();
+            assert_eq!(pins.len(), 3, "{host:?}: {entry}");
+            assert!(pins.iter().all(|p| p["state"] == "live"), "{entry}");
+        }
+        // prune removes the stale file, and no live pin.
+        let out = s.must(&["prune"]);
+        assert_eq!(
+            stdout(&out).trim(),
+            format!("removed {}", s.pin("net", "stale").display()),
+            "{host:?}"
+        );
+        assert_eq!(ns_mounts_under(&s.dir).len(), 6, "{host:?}");
+        // unpin takes one pod down, everywhere it propagated.
+        let viewer = Viewer::start(&s, "view");
+        s.must(&["unpin", "-f", "a"]);
+        let gone: Vec<PathBuf> = ["net", "ipc", "uts"].map(|ty| s.pin(ty, "a")).to_vec();
+        assert_eq!(viewer.counts(&gone), vec![0; 3], "{host:?}");
+        assert!(gone.iter().all(|p| !p.exists()), "{host:?}");
+        s.must(&["unpin", "-f", "b"]);
+        assert!(ns_mounts_under(&s.dir).is_empty(), "{host:?}");
+        assert!(pin_files_under(&s.dir).is_empty(), "{host:?}");
+    }
+}
+
+/// Many pinns at once into a DIR that does not exist yet, on a shared
+/// mount: every one succeeds, and only the pins are mounted.
+#[test]
+fn concurrent_pins_on_a_shared_host_all_succeed() {
+    let s = Scratch::new(Host::Shared);
+    let names: Vec<String> = (0..24).map(|i| format!("pod-{i}")).collect();
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = names
+            .iter()
+            .map(|name| {
+                let s = &s;
+                scope.spawn(move || s.pinns(&["-f", name, "--net", "--ipc", "--uts"]))
+            })
+            .collect();
+        for run in runs {
+            run.join().unwrap().assert_success();
+        }
+    });
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    assert_only_pins(&s, &names);
+}
+
+/// statmount(2)'s number (457 on every architecture of the kernel's
+/// common syscall table).
+const SYS_STATMOUNT: u32 = 457;
+
+/// Makes `cmd` run as on a kernel without statmount (before 6.8): a
+/// seccomp filter answers it ENOSYS, for the program and its children.
+fn without_statmount(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // Offsets in `struct seccomp_data`: the syscall number, then the arch.
+    const NR: u32 = 0;
+    const ARCH: u32 = 4;
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+    let stmt = |code: u32, k: u32| libc::sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let jeq = |k: u32, jt: u8, jf: u8| libc::sock_filter {
+        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+        jt,
+        jf,
+        k,
+    };
+    let load = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
+    let ret = libc::BPF_RET | libc::BPF_K;
+    let filter = vec![
+        stmt(load, ARCH),
+        jeq(AUDIT_ARCH_X86_64, 0, 3),
+        stmt(load, NR),
+        jeq(SYS_STATMOUNT, 0, 1),
+        stmt(ret, libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32),
+        stmt(ret, libc::SECCOMP_RET_ALLOW),
+    ];
+    let filter: &'static [libc::sock_filter] = filter.leak();
+    // SAFETY: between fork and exec the closure only makes two prctl
+    // calls, which are async-signal-safe, on a filter that lives forever.
+    unsafe {
+        cmd.pre_exec(move || {
+            let prog = libc::sock_fprog {
+                len: filter.len() as u16,
+                filter: filter.as_ptr() as *mut libc::sock_filter,
+            };
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                || libc::prctl(
+                    libc::PR_SET_SECCOMP,
+                    libc::SECCOMP_MODE_FILTER,
+                    &prog as *const libc::sock_fprog,
+                ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Kernels before 6.8 have no statmount: the propagation is read from
+/// `/proc/self/mountinfo` instead, with the same outcome on every host.
+#[test]
+fn without_statmount_mountinfo_decides_alike() {
+    for host in [Host::Shared, Host::Private, Host::Slave] {
+        let s = Scratch::new(host);
+        let trace = s.root().join("trace");
+        let trace_path = trace.to_str().unwrap();
+        let mut cmd = pinns_command_via("strace", &["-f", "-qq", "-o", trace_path]);
+        cmd.args(["-d", s.dir_str(), "-f", "pod", "--net", "--ipc", "--uts"]);
+        run(without_statmount(&mut cmd)).assert_success();
+        // pinns asked, was told ENOSYS, and read mountinfo instead.
+        let trace = fs::read_to_string(&trace).unwrap();
+        assert!(
+            trace
+                .lines()
+                .any(|l| l.contains("syscall_0x1c9(") && l.contains("ENOSYS")),
+            "{host:?}: {trace}"
+        );
+        assert!(trace.contains("/proc/self/mountinfo"), "{host:?}: {trace}");
+        match host {
+            Host::Shared => assert_only_pins(&s, &["pod"]),
+            Host::Private | Host::Slave => assert_own_shared_type_dirs(&s),
+        }
+    }
+}
