@@ -42,6 +42,51 @@ use crate::sysctl::Sysctl;
 /// (`_IO(0xFF, 6)`, Linux 6.11).
 const PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE: libc::c_ulong = 0xFF06;
 
+/// Whether an errno from `PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE` means the
+/// kernel lacks the ioctl (before 6.11, a pidfd has no ioctls).
+fn lacks_pid_ns_ioctl(errno: i32) -> bool {
+    matches!(errno, libc::ENOTTY | libc::EINVAL | libc::EOPNOTSUPP)
+}
+
+/// The refusal for a new PID namespace on a kernel that cannot reach one
+/// with no process in it.
+fn no_pid_ns_ioctl() -> Error {
+    Error::Refused(
+        "pinning a new pid namespace: this kernel lacks the pidfd ioctl \
+         PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE (Linux 6.11); \
+         --from-pid can still pin the pid namespace of a running process"
+            .into(),
+    )
+}
+
+/// Refuses a new PID namespace up front, before anything is made, on a
+/// kernel without the pidfd ioctl that pins one: asked of our own pidfd
+/// (our own `pid_for_children` namespace exists), it fails just as it
+/// would for the helper's.
+pub(crate) fn check_pid_ns_pinning() -> Result<()> {
+    let what = "checking for the pidfd ioctl PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE";
+    let own = own_pid().with(|| "reading our process id".to_string())?;
+    let pidfd = match rustix::process::pidfd_open(own, rustix::process::PidfdFlags::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::NOSYS) => return Err(no_pid_ns_ioctl()),
+        Err(e) => return Err(Error::os(what, e)),
+    };
+    // SAFETY: as in `Helper::pid_for_children`: no argument, and the
+    // descriptor returned is owned at once.
+    let fd = unsafe { libc::ioctl(pidfd.as_raw_fd(), PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE, 0) };
+    if fd < 0 {
+        let errno = last_errno();
+        if lacks_pid_ns_ioctl(errno) {
+            return Err(no_pid_ns_ioctl());
+        }
+        return Err(Error::os(what, Errno::from_raw_os_error(errno)));
+    }
+    // SAFETY: the kernel just returned this descriptor to us alone; it is
+    // closed when dropped.
+    drop(unsafe { OwnedFd::from_raw_fd(fd) });
+    Ok(())
+}
+
 /// What a new set of namespaces needs done inside it before it is pinned.
 pub(crate) struct Setup<'a> {
     /// The namespaces to create.
@@ -241,8 +286,14 @@ pub(crate) fn create_in_thread(setup: &Setup<'_>) -> Result<Vec<(Kind, OwnedFd)>
 
 /// Opens a namespace file read-only (a descriptor keeps it alive).
 pub(crate) fn open_ns(path: &str, kind: Kind) -> Result<OwnedFd> {
-    rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
-        .with(|| format!("opening {kind} namespace {path}"))
+    match rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
+        // Before 5.6 no process has a time namespace link.
+        Err(Errno::NOENT) if kind == Kind::Time => Err(Error::Refused(format!(
+            "opening {kind} namespace {path}: this kernel has no time namespaces (needs {})",
+            kind.kernel_feature()
+        ))),
+        other => other.with(|| format!("opening {kind} namespace {path}")),
+    }
 }
 
 /// The messages a helper child sends: a step that failed, or progress.
@@ -439,16 +490,22 @@ impl Helper {
         open_ns(&path, kind)
     }
 
-    /// The helper's new PID namespace, which has no process in it yet and
-    /// so no `pid_for_children` link: the pidfd ioctl reaches it anyway.
+    /// The helper's new PID namespace, which has no process in it yet
+    /// and so no `pid_for_children` link: the pidfd ioctl reaches it anyway.
     fn pid_for_children(&self) -> Result<OwnedFd> {
         let opened;
         let pidfd = match &self.pidfd {
             Some(fd) => fd,
             None => {
-                opened =
-                    rustix::process::pidfd_open(self.pid, rustix::process::PidfdFlags::empty())
-                        .with(|| "opening the helper's pidfd".to_string())?;
+                opened = match rustix::process::pidfd_open(
+                    self.pid,
+                    rustix::process::PidfdFlags::empty(),
+                ) {
+                    Ok(fd) => fd,
+                    // Before 5.3 there are no pidfds, so no ioctl either.
+                    Err(Errno::NOSYS) => return Err(no_pid_ns_ioctl()),
+                    Err(e) => return Err(Error::os("opening the helper's pidfd", e)),
+                };
                 &opened
             }
         };
@@ -457,13 +514,8 @@ impl Helper {
         let fd = unsafe { libc::ioctl(pidfd.as_raw_fd(), PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE, 0) };
         if fd < 0 {
             let errno = last_errno();
-            if matches!(errno, libc::ENOTTY | libc::EINVAL | libc::EOPNOTSUPP) {
-                return Err(Error::Refused(
-                    "pinning a new pid namespace: this kernel lacks the pidfd ioctl \
-                     PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE (Linux 6.11); \
-                     --from-pid can still pin the pid namespace of a running process"
-                        .into(),
-                ));
+            if lacks_pid_ns_ioctl(errno) {
+                return Err(no_pid_ns_ioctl());
             }
             return Err(Error::os(
                 "opening the new pid namespace",
@@ -627,7 +679,8 @@ fn child_main(
 /// been forking helpers of their own, and a copy of another helper's pipe
 /// held here would keep that helper's parent from ever seeing end of file;
 /// nor should the helper keep the caller's own files open. Best effort
-/// (close_range(2), Linux 5.9), and async-signal-safe.
+/// (close_range(2), Linux 5.9, or a walk of `/proc/self/fd` before it),
+/// and async-signal-safe.
 fn close_all_but(keep: &[RawFd]) {
     let mut keep: [RawFd; 3] = [keep[0], keep[1], keep[2]];
     keep.sort_unstable();
@@ -646,7 +699,68 @@ fn close_range(first: u32, last: u32) {
     // SAFETY: close_range(2) only closes descriptors of this process (the
     // helper, which owns its descriptor table alone after fork(2)); none of
     // them is used again but the ones kept.
-    unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
+    let r = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
+    if r < 0 && last_errno() == libc::ENOSYS {
+        close_listed(first, last);
+    }
+}
+
+/// close_range(2) for kernels before 5.9: closes the descriptors from
+/// `first` to `last` that `/proc/self/fd` lists, read with getdents64(2)
+/// into a buffer on the stack (the numbers in use may be sparse and far
+/// above any bound worth counting up to). Async-signal-safe.
+fn close_listed(first: u32, last: u32) {
+    let Ok(dir) = rustix::fs::open(
+        c"/proc/self/fd",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return;
+    };
+    let mut buf = [0u8; 1024];
+    loop {
+        // SAFETY: getdents64 writes at most `buf.len()` bytes into `buf`.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_getdents64,
+                dir.as_raw_fd(),
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        };
+        if n <= 0 {
+            return;
+        }
+        let mut at = 0usize;
+        while at + 19 < n as usize {
+            // struct linux_dirent64: d_ino (8), d_off (8), d_reclen (2),
+            // d_type (1), then the NUL-terminated name.
+            let reclen = usize::from(u16::from_ne_bytes([buf[at + 16], buf[at + 17]]));
+            if reclen == 0 {
+                return;
+            }
+            let name = &buf[at + 19..(at + reclen).min(n as usize)];
+            let mut fd: u32 = 0;
+            let mut digits = 0;
+            for b in name.iter().take_while(|b| **b != 0) {
+                if !b.is_ascii_digit() {
+                    digits = 0;
+                    break;
+                }
+                fd = fd.saturating_mul(10).saturating_add(u32::from(b - b'0'));
+                digits += 1;
+            }
+            // `.`, `..` and the directory's own descriptor are skipped;
+            // /proc/self/fd lists by number, so closing as we read skips
+            // no entry.
+            if digits > 0 && (first..=last).contains(&fd) && fd as RawFd != dir.as_raw_fd() {
+                // SAFETY: as in close_range: only the helper's own
+                // descriptors, none of them used again.
+                unsafe { libc::close(fd as RawFd) };
+            }
+            at += reclen;
+        }
+    }
 }
 
 /// Ends the helper at once. Async-signal-safe.
