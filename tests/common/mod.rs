@@ -9,6 +9,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+pub mod kernel;
+
 pub const PINNS: &str = env!("CARGO_BIN_EXE_pinns");
 
 /// Every namespace type directory pinns may create.
