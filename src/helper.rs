@@ -769,3 +769,42 @@ fn exit(code: i32) -> ! {
     // atexit handlers or destructors, which are not ours to run.
     unsafe { libc::_exit(code) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What kernels before 5.9 use instead of close_range(2): in a forked
+    /// child, descriptors in the range are closed, however far apart,
+    /// and the others kept.
+    #[test]
+    fn close_listed_closes_the_range_only() {
+        // SAFETY: the child makes raw system calls only and leaves by
+        // _exit; the parent waits for it.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            // SAFETY: raw calls on descriptors of this child alone.
+            let code = unsafe {
+                let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+                let (low, kept, high) = (fd, libc::dup2(fd, 200), libc::dup2(fd, 1000));
+                close_listed(3, 199);
+                close_listed(201, u32::MAX);
+                let open = |fd| libc::fcntl(fd, libc::F_GETFD) >= 0;
+                if low < 3 || low >= 200 || kept != 200 || high != 1000 {
+                    2
+                } else if !open(0) || open(low) || !open(200) || open(1000) {
+                    1
+                } else {
+                    0
+                }
+            };
+            exit(code);
+        }
+        let mut status = 0;
+        // SAFETY: waits for our own child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status), "{status:#x}");
+        assert_eq!(libc::WEXITSTATUS(status), 0);
+    }
+}
