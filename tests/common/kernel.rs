@@ -183,6 +183,16 @@ pub const IOCTLS: &[(&str, u32, Release)] = &[
 /// that has no process yet.
 pub const PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE: u32 = pidfd_ns(6);
 
+/// What pinns says, exit 1, to a new PID namespace on a kernel without
+/// `PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE` (before 6.11).
+pub const NO_PID_NS_IOCTL: &str = "pinns: pinning a new pid namespace: this kernel lacks the pidfd \
+     ioctl PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE (Linux 6.11); --from-pid can still pin the pid \
+     namespace of a running process\n";
+
+/// What pinns says, exit 1, to a new time namespace before 5.6.
+pub const NO_TIME_NS: &str = "pinns: creating time namespace: this kernel does not support it \
+     (needs CONFIG_TIME_NS (Linux 5.6))\n";
+
 /// The profiles the suite runs under: the releases of the distributions
 /// CRI-O's nodes run (RHEL 8, Ubuntu 20.04, Debian 11, RHEL 9, Debian 12),
 /// and the running kernel.
@@ -316,15 +326,19 @@ pub unsafe fn probe_here(probe: impl Fn() -> u8) -> u8 {
 /// Whether the kernel, as this process sees it (a profile it runs under
 /// included), can pin a PID namespace that has no process yet: our own
 /// pidfd answers `PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE` only from 6.11.
+/// (Asked once per process.)
 pub fn has_pid_ns_ioctl() -> bool {
+    static ANSWER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     // SAFETY: the probe makes raw system calls only.
-    unsafe { probe_here(pid_ns_ioctl_probe) == 0 }
+    *ANSWER.get_or_init(|| unsafe { probe_here(pid_ns_ioctl_probe) == 0 })
 }
 
 /// Whether the kernel, as this process sees it, has time namespaces.
+/// (Asked once per process.)
 pub fn has_time_ns() -> bool {
+    static ANSWER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     // SAFETY: the probe makes raw system calls only.
-    unsafe { probe_here(time_ns_probe) == 0 }
+    *ANSWER.get_or_init(|| unsafe { probe_here(time_ns_probe) == 0 })
 }
 
 /// 0 when `PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE` works on our own pidfd,
