@@ -791,7 +791,7 @@ mod tests {
                 close_listed(3, 199);
                 close_listed(201, u32::MAX);
                 let open = |fd| libc::fcntl(fd, libc::F_GETFD) >= 0;
-                if low < 3 || low >= 200 || kept != 200 || high != 1000 {
+                if !(3..200).contains(&low) || kept != 200 || high != 1000 {
                     2
                 } else if !open(0) || open(low) || !open(200) || open(1000) {
                     1

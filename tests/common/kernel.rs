@@ -126,10 +126,13 @@ pub const CLONE_NEWTIME: u32 = 0x80;
 /// `CLONE_PIDFD`, see clone(2).
 pub const CLONE_PIDFD: u32 = 0x1000;
 
+/// A system call and the index of the argument that holds a flag.
+pub type FlagArg = (c_long, u32);
+
 /// Flags newer than 4.18, the calls that take them in a register (the
 /// argument index), and the release that added them. `CLONE_NEWTIME`
 /// is no flag of clone(2), whose low byte is the exit signal.
-pub const FLAGS: &[(&str, u32, &[(c_long, u32)], Release)] = &[
+pub const FLAGS: &[(&str, u32, &[FlagArg], Release)] = &[
     ("CLONE_PIDFD", CLONE_PIDFD, &[(SYS_CLONE, 0)], Release(5, 2)),
     (
         "CLONE_NEWTIME",
