@@ -687,29 +687,31 @@ fn close_all_but(keep: &[RawFd]) {
     let mut first: u32 = 3;
     for fd in keep.into_iter().filter(|fd| *fd >= 3) {
         let fd = fd as u32;
-        if fd > first {
-            close_range(first, fd - 1);
+        if fd > first && !close_range(first, fd - 1) {
+            return close_listed(&keep);
         }
         first = fd + 1;
     }
-    close_range(first, u32::MAX);
+    if !close_range(first, u32::MAX) {
+        close_listed(&keep);
+    }
 }
 
-fn close_range(first: u32, last: u32) {
+/// close_range(2); false when the kernel has none (before 5.9).
+fn close_range(first: u32, last: u32) -> bool {
     // SAFETY: close_range(2) only closes descriptors of this process (the
     // helper, which owns its descriptor table alone after fork(2)); none of
     // them is used again but the ones kept.
     let r = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
-    if r < 0 && last_errno() == libc::ENOSYS {
-        close_listed(first, last);
-    }
+    r == 0 || last_errno() != libc::ENOSYS
 }
 
-/// close_range(2) for kernels before 5.9: closes the descriptors from
-/// `first` to `last` that `/proc/self/fd` lists, read with getdents64(2)
-/// into a buffer on the stack (the numbers in use may be sparse and far
-/// above any bound worth counting up to). Async-signal-safe.
-fn close_listed(first: u32, last: u32) {
+/// What [`close_all_but`] does on kernels without close_range(2): closes
+/// every descriptor above 2 that `/proc/self/fd` lists but `keep`, read
+/// with getdents64(2) into a buffer on the stack (the numbers in use may
+/// be sparse and far above any bound worth counting up to).
+/// Async-signal-safe.
+fn close_listed(keep: &[RawFd]) {
     let Ok(dir) = rustix::fs::open(
         c"/proc/self/fd",
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -753,10 +755,11 @@ fn close_listed(first: u32, last: u32) {
             // `.`, `..` and the directory's own descriptor are skipped;
             // /proc/self/fd lists by number, so closing as we read skips
             // no entry.
-            if digits > 0 && (first..=last).contains(&fd) && fd as RawFd != dir.as_raw_fd() {
+            let fd = fd as RawFd;
+            if digits > 0 && fd > 2 && fd != dir.as_raw_fd() && !keep.contains(&fd) {
                 // SAFETY: as in close_range: only the helper's own
                 // descriptors, none of them used again.
-                unsafe { libc::close(fd as RawFd) };
+                unsafe { libc::close(fd) };
             }
             at += reclen;
         }
@@ -775,10 +778,10 @@ mod tests {
     use super::*;
 
     /// What kernels before 5.9 use instead of close_range(2): in a forked
-    /// child, descriptors in the range are closed, however far apart,
-    /// and the others kept.
+    /// child, every descriptor above 2 is closed, however far apart, but
+    /// those kept.
     #[test]
-    fn close_listed_closes_the_range_only() {
+    fn close_listed_closes_all_but_the_kept() {
         // SAFETY: the child makes raw system calls only and leaves by
         // _exit; the parent waits for it.
         let pid = unsafe { libc::fork() };
@@ -788,8 +791,7 @@ mod tests {
             let code = unsafe {
                 let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
                 let (low, kept, high) = (fd, libc::dup2(fd, 200), libc::dup2(fd, 1000));
-                close_listed(3, 199);
-                close_listed(201, u32::MAX);
+                close_listed(&[-1, 200, -1]);
                 let open = |fd| libc::fcntl(fd, libc::F_GETFD) >= 0;
                 if !(3..200).contains(&low) || kept != 200 || high != 1000 {
                     2
