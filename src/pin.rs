@@ -106,8 +106,8 @@ pub fn pin_with(plan: &Plan, creator: Creator) -> Result<Vec<Pinned>> {
                 (Kind::Mnt, Some(rustix::io::Errno::LOOP | rustix::io::Errno::INVAL)) => {
                     Error::Refused(format!(
                         "bind-mounting mnt namespace onto {}: a mount namespace cannot be pinned \
-                     from inside itself (the kernel refuses the loop); pin it from another \
-                     mount namespace",
+                         from inside itself (the kernel refuses the loop); pin it from another \
+                         mount namespace",
                         path.display()
                     ))
                 }
