@@ -344,13 +344,36 @@ fn decode(msg: &Msg) -> (Step, Errno) {
     (step, Errno::from_raw_os_error(errno))
 }
 
+/// How long the parent waits on the helper's pipe, on kernels without
+/// pidfds, before asking again whether the helper is still alive.
+const NO_PIDFD_SLICE_MS: libc::c_int = 10;
+
+/// Whether `fd` has something to read (or is at end of file) within
+/// `timeout_ms`.
+fn readable(fd: BorrowedFd<'_>, timeout_ms: libc::c_int) -> rustix::io::Result<bool> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    restart(|| {
+        // SAFETY: `pfd` is one valid pollfd struct.
+        let r = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+        if r < 0 {
+            Err(Errno::from_raw_os_error(last_errno()))
+        } else {
+            Ok(pfd.revents != 0)
+        }
+    })
+}
+
 /// A forked helper child that holds new namespaces until we pinned them.
 pub(crate) struct Helper {
     pid: Pid,
     /// A byte (or end of file) here tells the child to go on, or to exit.
     to_child: Option<OwnedFd>,
     /// The child's pidfd, readable once it has exited (None on kernels
-    /// before 5.3).
+    /// before 5.3, which ask waitid(2) instead).
     pidfd: Option<OwnedFd>,
     reaped: bool,
 }
@@ -474,10 +497,45 @@ impl Helper {
                 // The child exited and its pipe is silent: no report comes.
                 return Ok(0);
             }
+        } else {
+            // No pidfd (before 5.3): wait on the pipe a slice at a time,
+            // and between slices ask whether the child has exited.
+            while !readable(from_child, NO_PIDFD_SLICE_MS)? {
+                if self.exited()? {
+                    // A report sent just before it exited is still there.
+                    if readable(from_child, 0)? {
+                        break;
+                    }
+                    return Ok(0);
+                }
+            }
         }
         // Something to read, or end of file: a pipe write of a report is
         // atomic, so this does not block.
         read_full(from_child, msg)
+    }
+
+    /// Whether the child has exited, without reaping it (waitid(2) with
+    /// `WNOWAIT`), for kernels without pidfds.
+    fn exited(&self) -> rustix::io::Result<bool> {
+        restart(|| {
+            // SAFETY: siginfo_t is plain old data; all zeroes is valid.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            // SAFETY: waitid(2) of our own child, into a local siginfo_t.
+            let r = unsafe {
+                libc::waitid(
+                    libc::P_PID,
+                    self.pid.as_raw_nonzero().get() as libc::id_t,
+                    &mut info,
+                    libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+                )
+            };
+            if r < 0 {
+                return Err(Errno::from_raw_os_error(last_errno()));
+            }
+            // SAFETY: waitid filled `info` (or left it zeroed: not exited).
+            Ok(unsafe { info.si_pid() } != 0)
+        })
     }
 
     /// Opens the helper's new namespace of `kind`, whose descriptor keeps it

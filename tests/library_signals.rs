@@ -85,9 +85,19 @@ fn plans(dir: &Path, name: &str) -> Vec<(Plan, Vec<Kind>)> {
                 .expect("plan"),
             vec![Kind::Mnt, Kind::Cgroup],
         ),
-        // A new PID namespace only where the kernel can pin one (6.11):
-        // before, it is refused up front (tests/kernels.rs checks how).
-        if common::kernel::has_pid_ns_ioctl() {
+        // A new PID namespace only where the kernel can pin one (6.11),
+        // and a time namespace only from 5.6: before, they are refused
+        // (tests/kernels.rs checks how).
+        if !common::kernel::has_time_ns() {
+            (
+                Plan::builder(dir, name)
+                    .create(Kind::Mnt)
+                    .create(Kind::Net)
+                    .build()
+                    .expect("plan"),
+                vec![Kind::Mnt, Kind::Net],
+            )
+        } else if common::kernel::has_pid_ns_ioctl() {
             (
                 Plan::builder(dir, name)
                     .create(Kind::Pid)
