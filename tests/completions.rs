@@ -9,10 +9,12 @@
 //! shell is a failure naming its Debian package (`bash`, `zsh`, `fish`,
 //! `elvish`), never a skip.
 
-use std::path::Path;
+mod common;
+
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
 
-const PINNS: &str = env!("CARGO_BIN_EXE_pinns");
+use common::pinns_command;
 
 /// Every subcommand, which every script must offer.
 const SUBCOMMANDS: [&str; 6] = ["pin", "unpin", "list", "exec", "prune", "completions"];
@@ -22,10 +24,16 @@ const OPTIONS: [&str; 5] = ["filename", "uid-mapping", "sysctl", "loopback", "fr
 
 /// The script `pinns completions shell` prints.
 fn script(shell: &str) -> String {
-    let out = Command::new(PINNS)
+    script_as("pinns", shell)
+}
+
+/// The script pinns prints when started as `arg0`.
+fn script_as(arg0: &str, shell: &str) -> String {
+    let out = pinns_command()
+        .arg0(arg0)
         .args(["completions", shell])
         .output()
-        .unwrap_or_else(|e| panic!("running {PINNS} completions {shell}: {e}"));
+        .unwrap_or_else(|e| panic!("running pinns completions {shell}: {e}"));
     assert!(
         out.status.success(),
         "pinns completions {shell}: {}\n{}",
@@ -86,12 +94,22 @@ fn stdout(out: &Output) -> String {
 
 #[test]
 fn unknown_shell_is_a_usage_error() {
-    let out = Command::new(PINNS)
-        .args(["completions", "tcsh"])
-        .output()
-        .expect("running pinns");
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let out = common::pinns(&["completions", "tcsh"]);
+    assert_eq!(out.code(), Some(2), "{out:?}");
     assert!(out.stdout.is_empty(), "{out:?}");
+    // clap's usage error: its first line, then the values it takes.
+    let err = out.stderr_text();
+    let mut lines = err.lines();
+    assert_eq!(
+        lines.next(),
+        Some("error: invalid value 'tcsh' for '<SHELL>'"),
+        "{err}"
+    );
+    assert_eq!(
+        lines.next(),
+        Some("  [possible values: bash, elvish, fish, powershell, zsh]"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -200,8 +218,17 @@ fn powershell_script_registers_a_completer() {
 
 #[test]
 fn scripts_name_the_binary_pinns() {
-    // Completions hang off the command's name, whatever the binary's path.
-    assert!(Path::new(PINNS).ends_with("pinns"));
+    // Completions hang off the command's name, whatever name or path the
+    // binary was started by (a package installs it as /usr/bin/pinns, a
+    // developer runs target/debug/pinns or a copy).
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let (renamed, named) = (script_as("/opt/other/pinns-renamed", shell), script(shell));
+        let differs = renamed.lines().zip(named.lines()).find(|(a, b)| a != b);
+        assert!(
+            renamed == named,
+            "the {shell} script depends on how the binary was started: {differs:?}"
+        );
+    }
     assert!(script("bash").contains("complete -F _pinns"));
     assert!(script("fish").contains("complete -c pinns"));
 }

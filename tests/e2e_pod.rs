@@ -24,20 +24,16 @@
 
 mod common;
 
-use common::become_subreaper;
+use common::*;
 
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::fs;
-use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+use std::os::unix::fs::{PermissionsExt, symlink};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread::sleep;
-use std::time::{Duration, Instant};
-
-const PINNS: &str = env!("CARGO_BIN_EXE_pinns");
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 /// Longest any single command may take before the test gives up on it.
 const CMD_TIMEOUT: Duration = Duration::from_secs(20);
@@ -50,133 +46,7 @@ const BRIDGE: &str = "br-e2e";
 const PORT: u16 = 8080;
 
 // ---------------------------------------------------------------------------
-// Running commands: never hang, always say what happened.
-
-struct Out {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-fn describe(cmd: &Command) -> String {
-    format!("{cmd:?}")
-}
-
-fn read_back(f: &mut fs::File) -> String {
-    let mut s = String::new();
-    let _ = f.seek(SeekFrom::Start(0));
-    let _ = f.read_to_string(&mut s);
-    s
-}
-
-/// Kills the process group `pgid` (one we made: `process_group(0)`).
-fn kill_group(pgid: u32) {
-    // SAFETY: kill(2) with a negative pid signals that group only.
-    unsafe { libc::kill(-(pgid as libc::pid_t), libc::SIGKILL) };
-}
-
-/// Starts `cmd` in a process group of its own and waits for it; after
-/// `timeout` kills the group (so a helper that a hung command forked goes
-/// too) and fails.
-fn spawn_and_wait(cmd: &mut Command, timeout: Duration) -> Result<ExitStatus, String> {
-    let desc = describe(cmd);
-    let mut child = cmd
-        .process_group(0)
-        .spawn()
-        .map_err(|e| format!("{desc}: cannot start: {e}"))?;
-    let deadline = Instant::now() + timeout;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Ok(status),
-            Ok(None) => {}
-            Err(e) => return Err(format!("{desc}: wait: {e}")),
-        }
-        if Instant::now() > deadline {
-            kill_group(child.id());
-            let _ = child.wait();
-            return Err(format!("{desc}: still running after {timeout:?}, killed"));
-        }
-        sleep(Duration::from_millis(5));
-    }
-}
-
-/// Reaps `pid` if it is a child of ours (a container's init, orphaned by
-/// `runc run -d` and so handed to us, the subreaper) once it has exited,
-/// waiting up to `timeout`. True once it is reaped or is not our child.
-fn reap(pid: u32, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let mut status = 0;
-        // SAFETY: waitpid on one pid with WNOHANG; only ever reaps a child.
-        let r = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, libc::WNOHANG) };
-        if r != 0 {
-            return true; // reaped, or not our child (ECHILD)
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        sleep(Duration::from_millis(5));
-    }
-}
-
-/// Runs `cmd` with stdin from /dev/null and stdout/stderr into unlinked
-/// files (so a daemon that keeps them open cannot make us wait), killing
-/// its process group after `timeout`.
-fn exec(cmd: &mut Command, timeout: Duration) -> Result<Out, String> {
-    let mut out = tempfile::tempfile().map_err(|e| format!("tempfile: {e}"))?;
-    let mut err = tempfile::tempfile().map_err(|e| format!("tempfile: {e}"))?;
-    cmd.stdin(Stdio::null())
-        .stdout(out.try_clone().map_err(|e| e.to_string())?)
-        .stderr(err.try_clone().map_err(|e| e.to_string())?);
-    let status = spawn_and_wait(cmd, timeout).map_err(|e| {
-        format!(
-            "{e}\nstdout: {}\nstderr: {}",
-            read_back(&mut out),
-            read_back(&mut err)
-        )
-    })?;
-    Ok(Out {
-        status,
-        stdout: read_back(&mut out),
-        stderr: read_back(&mut err),
-    })
-}
-
-/// Runs `cmd`, panicking unless it exits 0.
-fn must(cmd: &mut Command) -> Out {
-    let desc = describe(cmd);
-    let out = exec(cmd, CMD_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        out.status.success(),
-        "{desc}: {}\nstdout: {}\nstderr: {}",
-        out.status,
-        out.stdout,
-        out.stderr
-    );
-    out
-}
-
-/// Runs `cmd` for cleanup: errors are reported, never fatal.
-fn quiet(cmd: &mut Command) -> bool {
-    match exec(cmd, Duration::from_secs(20)) {
-        Ok(out) => out.status.success(),
-        Err(e) => {
-            eprintln!("cleanup: {e}");
-            false
-        }
-    }
-}
-
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        sleep(Duration::from_millis(10));
-    }
-}
+// What the containers print.
 
 /// `key=value` lines (as printed by the containers' scripts) into a map.
 fn kv(text: &str) -> HashMap<String, String> {
@@ -193,12 +63,6 @@ fn get<'a>(map: &'a HashMap<String, String>, key: &str, text: &str) -> &'a str {
 
 // ---------------------------------------------------------------------------
 // The machine: root, tools.
-
-fn effective_uid() -> Option<u32> {
-    let status = fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
-    line.split_whitespace().nth(2)?.parse().ok()
-}
 
 fn find_tool(name: &str, env: Option<&str>) -> Option<PathBuf> {
     if let Some(p) = env.and_then(std::env::var_os) {
@@ -250,13 +114,9 @@ struct Tools {
     umount: PathBuf,
 }
 
-/// Always `Some`: panics when not root or when a tool is missing.
-fn tools(test: &str) -> Option<Tools> {
-    assert_eq!(
-        effective_uid(),
-        Some(0),
-        "{test}: must run as root (namespaces, mounts, runc); these tests never skip"
-    );
+/// The tools, or a failure naming the one missing: these tests never skip.
+fn tools(test: &str) -> Tools {
+    assert_root(test);
     let need = |name: &str, env: Option<&str>, pkg: &str| {
         find_tool(name, env)
             .unwrap_or_else(|| panic!("{test}: `{name}` not found: install Debian's `{pkg}`"))
@@ -275,79 +135,16 @@ fn tools(test: &str) -> Option<Tools> {
         "{}: not a static binary; the containers' rootfs has no libraries: install `busybox-static`",
         t.busybox.display()
     );
-    Some(t)
+    t
 }
 
 // ---------------------------------------------------------------------------
 // Namespaces and mounts as seen from the host.
 
-fn ino(path: &Path) -> u64 {
-    fs::metadata(path)
-        .unwrap_or_else(|e| panic!("stat {}: {e}", path.display()))
-        .ino()
-}
-
-fn own_ns_ino(kind: &str) -> u64 {
-    ino(&Path::new("/proc/self/ns").join(kind))
-}
-
-/// True for a process that has exited and not been reaped yet (or is gone).
-/// A zombie runs nothing and holds no namespace but its credentials' user
-/// namespace, whose link still reads; whoever reaps it is not the pod's
-/// business.
-fn is_zombie(pid: u32) -> bool {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let state = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.trim_start())
-        .unwrap_or("");
-    state.is_empty() || state.starts_with('Z') || state.starts_with('X')
-}
-
-/// Pids of every live (not zombie) process whose `kind` namespace has
-/// inode `ino`.
-fn pids_in_ns(kind: &str, ino: u64) -> Vec<u32> {
-    let want = format!("{kind}:[{ino}]");
-    let Ok(dir) = fs::read_dir("/proc") else {
-        return vec![];
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            fs::read_link(format!("/proc/{pid}/ns/{kind}"))
-                .map(|l| l.to_string_lossy() == want)
-                .unwrap_or(false)
-        })
-        .filter(|pid| !is_zombie(*pid))
-        .collect()
-}
-
-struct MountEntry {
-    root: String,
-    mount_point: PathBuf,
-    fstype: String,
-}
-
-fn mounts() -> Vec<MountEntry> {
-    let text = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    text.lines()
-        .filter_map(|line| {
-            let (pre, post) = line.split_once(" - ")?;
-            let f: Vec<&str> = pre.split(' ').collect();
-            Some(MountEntry {
-                root: common::unescape_mountinfo(f.get(3)?)
-                    .to_string_lossy()
-                    .into_owned(),
-                mount_point: common::unescape_mountinfo(f.get(4)?),
-                fstype: post.split(' ').next()?.to_string(),
-            })
-        })
-        .collect()
-}
-
 fn is_nsfs_mount(path: &Path) -> bool {
-    mounts()
+    mountinfo("self")
         .iter()
-        .any(|m| m.mount_point == path && m.fstype == "nsfs")
+        .any(|m| m.mount_point == path && m.fs_type == "nsfs")
 }
 
 // ---------------------------------------------------------------------------
@@ -373,14 +170,14 @@ struct Pod {
     containers: Vec<String>,
     /// Pids of detached containers' inits, which we reap.
     inits: Vec<u32>,
-    children: Vec<Child>,
+    children: Vec<std::process::Child>,
     /// Dropped last, after `Drop::drop` has unmounted everything under it.
     tmp: tempfile::TempDir,
 }
 
 impl Pod {
-    fn new(test: &str) -> Option<Pod> {
-        let t = tools(test)?;
+    fn new(test: &str) -> Pod {
+        let t = tools(test);
         become_subreaper();
         let name = format!("e2e-{}-{test}", std::process::id());
         let tmp = tempfile::Builder::new()
@@ -404,7 +201,7 @@ impl Pod {
         fs::create_dir(&pod.state).unwrap();
         fs::create_dir(pod.tmp.path().join("logs")).unwrap();
         pod.make_rootfs();
-        Some(pod)
+        pod
     }
 
     /// A minimal root filesystem: static busybox and its applets, readable
@@ -418,7 +215,7 @@ impl Pod {
         }
         fs::copy(&self.t.busybox, r.join("bin/busybox")).unwrap();
         fs::set_permissions(r.join("bin/busybox"), fs::Permissions::from_mode(0o755)).unwrap();
-        let list = must(Command::new(&self.t.busybox).arg("--list")).stdout;
+        let list = must(Command::new(&self.t.busybox).arg("--list")).stdout_text();
         for applet in list
             .split_whitespace()
             .filter(|a| *a != "busybox" && !a.contains('/'))
@@ -441,7 +238,7 @@ impl Pod {
     }
 
     fn pinns(&self) -> Command {
-        let mut c = Command::new(PINNS);
+        let mut c = pinns_command();
         c.arg("-d").arg(&self.dir).arg("-f").arg(&self.name);
         c
     }
@@ -450,12 +247,16 @@ impl Pod {
     /// process behind.
     fn pin(&self, args: &[&str]) {
         let out = must(self.pinns().args(args));
-        assert_eq!(out.stdout, "", "pinns printed on stdout without --json");
+        assert_eq!(
+            out.stdout_text(),
+            "",
+            "pinns printed on stdout without --json"
+        );
         for (kind, _) in KINDS {
             let p = self.pin_path(kind);
             if p.exists() {
                 assert!(is_nsfs_mount(&p), "{} is not an nsfs mount", p.display());
-                let left = pids_in_ns(kind, ino(&p));
+                let left = pids_in_ns(kind, inode(&p));
                 assert!(
                     left.is_empty(),
                     "processes left in the pinned {kind} namespace: {left:?}"
@@ -465,7 +266,7 @@ impl Pod {
     }
 
     fn unpin(&self) {
-        let mut c = Command::new(PINNS);
+        let mut c = pinns_command();
         c.args(["unpin", "-d"])
             .arg(&self.dir)
             .arg("-f")
@@ -483,20 +284,20 @@ impl Pod {
     fn pod_ip(&self, args: &[&str]) -> Out {
         let mut c = self.nsenter("net");
         c.arg("--").arg(&self.t.ip).args(args);
-        exec(&mut c, CMD_TIMEOUT).unwrap_or_else(|e| panic!("{e}"))
+        run(&mut c)
     }
 
     fn pinned_hostname(&self) -> String {
         let mut c = self.nsenter("uts");
         c.args(["--", "cat", "/proc/sys/kernel/hostname"]);
-        must(&mut c).stdout.trim().to_string()
+        must(&mut c).stdout_text().trim().to_string()
     }
 
     fn pin_inos(&self) -> HashMap<&'static str, u64> {
         KINDS
             .iter()
             .filter(|(k, _)| self.pin_path(k).exists())
-            .map(|(k, _)| (*k, ino(&self.pin_path(k))))
+            .map(|(k, _)| (*k, inode(&self.pin_path(k))))
             .collect()
     }
 
@@ -595,8 +396,13 @@ impl Pod {
         c.stdin(Stdio::null())
             .stdout(fs::File::create(logs.join(format!("{role}.out"))).unwrap())
             .stderr(fs::File::create(logs.join(format!("{role}.err"))).unwrap());
-        let status = spawn_and_wait(&mut c, CMD_TIMEOUT)
-            .unwrap_or_else(|e| panic!("{e}\n{}", self.logs(role)));
+        let what = format!("{c:?}");
+        let mut child = c
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+        let status = wait_bounded(&mut child, CMD_TIMEOUT)
+            .unwrap_or_else(|e| panic!("{what}: {e}\n{}", self.logs(role)));
         assert!(
             status.success(),
             "runc run -d {id}: {status}\n{}",
@@ -623,15 +429,14 @@ impl Pod {
         let (id, bundle) = self.bundle(role, script, env);
         let mut c = self.runc();
         c.args(["run", "-b"]).arg(&bundle).arg(&id);
-        must(&mut c).stdout
+        must(&mut c).stdout_text()
     }
 
     fn state(&self, id: &str) -> Option<Value> {
-        let out =
-            exec(self.runc().args(["state", id]), CMD_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+        let out = run(self.runc().args(["state", id]));
         out.status
             .success()
-            .then(|| serde_json::from_str(&out.stdout).expect("runc state JSON"))
+            .then(|| serde_json::from_slice(&out.stdout).expect("runc state JSON"))
     }
 
     fn container_pid(&self, id: &str) -> u32 {
@@ -646,13 +451,11 @@ impl Pod {
     fn stop(&self, id: &str) {
         let pid = self.container_pid(id);
         must(self.runc().args(["kill", id, "KILL"]));
-        assert!(
-            reap(pid, CMD_TIMEOUT),
-            "container {id}'s init {pid} did not exit"
+        reap(pid, CMD_TIMEOUT).unwrap_or_else(|e| panic!("container {id}'s init: {e}"));
+        wait_for(
+            || self.state(id).is_none_or(|s| s["status"] == "stopped"),
+            &format!("container {id} to stop"),
         );
-        wait_for(&format!("container {id} to stop"), CMD_TIMEOUT, || {
-            self.state(id).is_none_or(|s| s["status"] == "stopped")
-        });
         must(self.runc().args(["delete", id]));
         assert!(
             self.state(id).is_none(),
@@ -695,7 +498,7 @@ impl Pod {
 
     /// A process we started in a process group of its own (a pause-like
     /// process): its group is killed on drop.
-    fn adopt(&mut self, child: Child) -> u32 {
+    fn adopt(&mut self, child: std::process::Child) -> u32 {
         let pid = child.id();
         self.children.push(child);
         pid
@@ -706,26 +509,30 @@ impl Drop for Pod {
     fn drop(&mut self) {
         for id in self.containers.iter().rev() {
             if self.state.join(id).exists() {
-                quiet(self.runc().args(["kill", id, "KILL"]));
-                quiet(self.runc().args(["delete", "-f", id]));
+                run_for_cleanup(self.runc().args(["kill", id, "KILL"]));
+                run_for_cleanup(self.runc().args(["delete", "-f", id]));
             }
         }
+        // The inits a test did not stop and reap itself: still our children.
+        let me = std::process::id() as i32;
         for pid in &self.inits {
-            if !reap(*pid, Duration::from_secs(5)) {
-                eprintln!("cleanup: container init {pid} has not exited");
+            if proc_of(*pid as i32).is_some_and(|p| p.ppid == me) {
+                if let Err(e) = reap(*pid, Duration::from_secs(5)) {
+                    eprintln!("cleanup: container init: {e}");
+                }
             }
         }
         for child in &mut self.children {
-            kill_group(child.id());
+            kill_group(child.id() as i32);
             let _ = child.wait();
         }
         if self.dir.exists() {
-            let mut c = Command::new(PINNS);
+            let mut c = pinns_command();
             c.args(["unpin", "-d"])
                 .arg(&self.dir)
                 .arg("-f")
                 .arg(&self.name);
-            if !quiet(&mut c) {
+            if !run_for_cleanup(&mut c) {
                 eprintln!("cleanup: pinns unpin failed; unmounting by hand");
             }
         }
@@ -733,17 +540,16 @@ impl Drop for Pod {
         // failed, pinns' shared type directories, a host mqueue): lazily,
         // deepest first, a few rounds for stacked mounts.
         for _ in 0..4 {
-            let mut under: Vec<PathBuf> = mounts()
+            let mut under: Vec<PathBuf> = mounts_under(self.tmp.path())
                 .into_iter()
                 .map(|m| m.mount_point)
-                .filter(|p| p.starts_with(self.tmp.path()))
                 .collect();
             if under.is_empty() {
                 break;
             }
             under.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
             for p in under {
-                quiet(Command::new(&self.t.umount).arg("-l").arg(&p));
+                run_for_cleanup(Command::new(&self.t.umount).arg("-l").arg(&p));
             }
         }
         // Cgroups runc made for our containers (cgroupsPath "/ID"), if a
@@ -822,7 +628,7 @@ fn pin_pod_a(pod: &Pod) {
     assert!(
         out.status.success(),
         "ip link add in the pinned netns: {}",
-        out.stderr
+        out.stderr_text()
     );
 }
 
@@ -852,14 +658,14 @@ fn run_client(pod: &mut Pod, role: &str) -> (HashMap<String, String>, String) {
 /// host can add state to the pinned network namespace.
 #[test]
 fn pins_pod_namespaces_with_hostname_loopback_and_host_side_state() {
-    let Some(pod) = Pod::new("pin") else { return };
+    let pod = Pod::new("pin");
     pin_pod_a(&pod);
     for kind in ["net", "ipc", "uts"] {
         let p = pod.pin_path(kind);
         assert!(is_nsfs_mount(&p), "{} is not an nsfs mount", p.display());
         assert_ne!(
-            ino(&p),
-            own_ns_ino(kind),
+            inode(&p),
+            own_ns(kind),
             "{kind} pin is the host's own namespace"
         );
     }
@@ -875,9 +681,9 @@ fn pins_pod_namespaces_with_hostname_loopback_and_host_side_state() {
         "pod-a"
     );
     let lo = pod.pod_ip(&["-o", "link", "show", "lo"]);
-    assert!(lo.status.success(), "{}", lo.stderr);
+    assert!(lo.status.success(), "{}", lo.stderr_text());
     let flags = lo
-        .stdout
+        .stdout_text()
         .split(['<', '>'])
         .nth(1)
         .unwrap_or_default()
@@ -885,15 +691,15 @@ fn pins_pod_namespaces_with_hostname_loopback_and_host_side_state() {
     assert!(
         flags.split(',').any(|f| f == "UP"),
         "lo is not up in the pod: {}",
-        lo.stdout
+        lo.stdout_text()
     );
     let br = pod.pod_ip(&["-o", "link", "show", BRIDGE]);
     assert!(
         br.status.success(),
         "bridge missing in the pinned netns: {}",
-        br.stderr
+        br.stderr_text()
     );
-    let links = pod.pod_ip(&["-o", "link", "show"]).stdout;
+    let links = pod.pod_ip(&["-o", "link", "show"]).stdout_text();
     assert_eq!(
         links.lines().count(),
         2,
@@ -904,9 +710,7 @@ fn pins_pod_namespaces_with_hostname_loopback_and_host_side_state() {
 /// Scenario 2: Two separate runc containers talk over the pod's loopback.
 #[test]
 fn two_containers_talk_over_the_pod_loopback() {
-    let Some(mut pod) = Pod::new("loopback") else {
-        return;
-    };
+    let mut pod = Pod::new("loopback");
     pin_pod_a(&pod);
     let inos = pod.pin_inos();
     let (server, token, _) = start_server(&mut pod, "a");
@@ -920,13 +724,13 @@ fn two_containers_talk_over_the_pod_loopback() {
             ns_link(kind, inos[kind])
         );
         assert_eq!(
-            ino(Path::new(&format!("/proc/{server_pid}/ns/{kind}"))),
+            inode(Path::new(&format!("/proc/{server_pid}/ns/{kind}"))),
             inos[kind]
         );
     }
-    let server_pidns = ino(Path::new(&format!("/proc/{server_pid}/ns/pid")));
+    let server_pidns = inode(Path::new(&format!("/proc/{server_pid}/ns/pid")));
     assert_ne!(get(&seen, "ns.pid", &text), ns_link("pid", server_pidns));
-    assert_ne!(server_pidns, own_ns_ino("pid"));
+    assert_ne!(server_pidns, own_ns("pid"));
     pod.stop(&server);
 }
 
@@ -934,9 +738,7 @@ fn two_containers_talk_over_the_pod_loopback() {
 /// in one is seen by the other and not by the host.
 #[test]
 fn containers_share_hostname_and_ipc_but_not_with_the_host() {
-    let Some(mut pod) = Pod::new("ipc") else {
-        return;
-    };
+    let mut pod = Pod::new("ipc");
     pin_pod_a(&pod);
     let (server, _, queue) = start_server(&mut pod, "a");
     let (seen, text) = run_client(&mut pod, "b");
@@ -962,9 +764,7 @@ fn containers_share_hostname_and_ipc_but_not_with_the_host() {
 /// namespaces and their state remain; a new container joins them.
 #[test]
 fn pod_namespaces_outlive_their_containers() {
-    let Some(mut pod) = Pod::new("outlive") else {
-        return;
-    };
+    let mut pod = Pod::new("outlive");
     pin_pod_a(&pod);
     let inos = pod.pin_inos();
     let (server, token, queue) = start_server(&mut pod, "a");
@@ -1003,9 +803,7 @@ fn pod_namespaces_outlive_their_containers() {
 /// outside.
 #[test]
 fn user_namespace_pod() {
-    let Some(mut pod) = Pod::new("userns") else {
-        return;
-    };
+    let mut pod = Pod::new("userns");
     let map_u = format!("--uid-mapping={POD_MAPPING}");
     let map_g = format!("--gid-mapping={POD_MAPPING}");
     pod.pin(&[
@@ -1021,7 +819,7 @@ fn user_namespace_pod() {
     ]);
     let inos = pod.pin_inos();
     assert_eq!(inos.len(), 4, "user, net, ipc and uts pinned: {inos:?}");
-    assert_ne!(inos["user"], own_ns_ino("user"));
+    assert_ne!(inos["user"], own_ns("user"));
 
     let (server, token, queue) = start_server(&mut pod, "a");
     let (seen, text) = run_client(&mut pod, "b");
@@ -1058,7 +856,7 @@ fn user_namespace_pod() {
         "{uids}"
     );
     assert_eq!(
-        ino(Path::new(&format!("/proc/{pid}/ns/user"))),
+        inode(Path::new(&format!("/proc/{pid}/ns/user"))),
         inos["user"]
     );
     pod.stop(&server);
@@ -1069,9 +867,7 @@ fn user_namespace_pod() {
 /// Scenario 6: `pinns unpin` leaves no pin, mount or process of the pod.
 #[test]
 fn unpin_leaves_nothing_behind() {
-    let Some(mut pod) = Pod::new("unpin") else {
-        return;
-    };
+    let mut pod = Pod::new("unpin");
     pin_pod_a(&pod);
     let inos = pod.pin_inos();
     let (server, token, _) = start_server(&mut pod, "a");
@@ -1088,20 +884,20 @@ fn unpin_leaves_nothing_behind() {
             p.display()
         );
     }
-    for m in mounts() {
+    for m in mountinfo("self") {
         assert!(
             !(m.mount_point.starts_with(&pod.dir) && m.mount_point.ends_with(&pod.name)),
             "still mounted: {}",
             m.mount_point.display()
         );
         assert!(
-            !(m.fstype == "nsfs" && inos.iter().any(|(k, i)| m.root == ns_link(k, *i))),
+            !(m.fs_type == "nsfs" && inos.iter().any(|(k, i)| m.root == ns_link(k, *i))),
             "a pod namespace is still mounted at {}",
             m.mount_point.display()
         );
     }
     pod.assert_no_pod_process(&inos);
-    let listed = must(pod.runc().args(["list", "-q"])).stdout;
+    let listed = must(pod.runc().args(["list", "-q"])).stdout_text();
     assert_eq!(listed.trim(), "", "runc still lists containers");
     // Unpinning again is not an error.
     pod.unpin();
@@ -1111,9 +907,7 @@ fn unpin_leaves_nothing_behind() {
 /// kill it, and run the pod's containers in what it left.
 #[test]
 fn migrate_from_a_pause_process() {
-    let Some(mut pod) = Pod::new("migrate") else {
-        return;
-    };
+    let mut pod = Pod::new("migrate");
     let ready = pod.tmp.path().join("pause-ready");
     let mut pause = Command::new(&pod.t.unshare);
     pause
@@ -1133,21 +927,20 @@ fn migrate_from_a_pause_process() {
         .process_group(0);
     let pid = pod.adopt(pause.spawn().expect("start the pause process"));
     wait_for(
-        "the pause process to set up its namespaces",
-        CMD_TIMEOUT,
         || ready.exists(),
+        "the pause process to set up its namespaces",
     );
     let before: HashMap<&str, u64> = ["net", "ipc", "uts"]
         .into_iter()
-        .map(|k| (k, ino(Path::new(&format!("/proc/{pid}/ns/{k}")))))
+        .map(|k| (k, inode(Path::new(&format!("/proc/{pid}/ns/{k}")))))
         .collect();
-    assert_ne!(before["net"], own_ns_ino("net"));
+    assert_ne!(before["net"], own_ns("net"));
 
     let out = must(
         pod.pinns()
             .args(["--net", "--ipc", "--uts", "--from-pid", &pid.to_string()]),
     );
-    assert_eq!(out.stdout, "");
+    assert_eq!(out.stdout_text(), "");
     assert_eq!(
         pod.pin_inos(),
         before,

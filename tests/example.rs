@@ -6,73 +6,32 @@
 //! without a nested cargo or a guess at where the example binary lands.
 //! Needs root, as the example does.
 //!
-//! Each test works in its own temporary directory, and a guard lazily
-//! unmounts anything still mounted under it before removing it, so a broken
-//! example cannot leave mounts behind on the machine either.
+//! Each test works in its own temporary directory, and a guard
+//! ([`common::PinDir`]) lazily unmounts anything still mounted under it
+//! before removing it, so a broken example cannot leave mounts behind on
+//! the machine either.
 
 #[allow(dead_code)] // its `main` is the example's, not ours
 #[path = "../examples/pin_pod.rs"]
 mod pin_pod;
 
+mod common;
+
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use pinns::Kind;
 
-/// The mount points at or under `dir`, deepest first, from mountinfo.
+use common::PinDir;
+
+/// The mount points at or under `dir`.
 fn mounts_under(dir: &Path) -> Vec<PathBuf> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").expect("reading mountinfo");
-    let mut found: Vec<PathBuf> = info
-        .lines()
-        // Field 5 is the mount point, with space, tab, newline and
-        // backslash written in octal.
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(|field| {
-            PathBuf::from(
-                field
-                    .replace("\\040", " ")
-                    .replace("\\011", "\t")
-                    .replace("\\012", "\n")
-                    .replace("\\134", "\\"),
-            )
-        })
-        .filter(|mount| mount.starts_with(dir))
-        .collect();
-    found.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
-    found
-}
-
-/// A temporary directory that is unmounted (lazily) and removed however
-/// the test ends.
-struct Scratch {
-    dir: Option<tempfile::TempDir>,
-}
-
-impl Scratch {
-    fn new() -> Scratch {
-        Scratch {
-            dir: Some(tempfile::tempdir().expect("making a temporary directory")),
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.as_ref().expect("present until dropped").path()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let dir = self.dir.take().expect("dropped once");
-        for mount in mounts_under(dir.path()) {
-            // Best effort: a leftover mount is reported by the test itself.
-            let _ = rustix::mount::unmount(
-                &mount,
-                rustix::mount::UnmountFlags::DETACH | rustix::mount::UnmountFlags::NOFOLLOW,
-            );
-        }
-        let _ = dir.close();
-    }
+    common::mounts_under(dir)
+        .into_iter()
+        .map(|m| m.mount_point)
+        .collect()
 }
 
 /// What `dir` holds, for messages.
@@ -109,7 +68,7 @@ fn name(test: &str) -> String {
 
 #[test]
 fn pins_shows_and_unpins_a_pod() {
-    let scratch = Scratch::new();
+    let scratch = PinDir::named("example");
     let dir = scratch.path();
     let name = name("ok");
     let mut out = Vec::new();
@@ -163,7 +122,7 @@ impl Write for FailingOutput {
 
 #[test]
 fn cleans_up_when_a_step_fails() {
-    let scratch = Scratch::new();
+    let scratch = PinDir::named("example");
     let dir = scratch.path();
     let mut out = FailingOutput {
         dir: dir.to_owned(),
@@ -182,11 +141,19 @@ fn cleans_up_when_a_step_fails() {
     assert_nothing_left(dir);
 }
 
-/// Panics on the first write, which comes once the pod is pinned.
-struct PanickingOutput;
+/// Panics on the first write, after noting whether the pod was pinned by
+/// then.
+struct PanickingOutput<'a> {
+    dir: &'a Path,
+    pinned_mounts: &'a Mutex<Option<usize>>,
+}
 
-impl Write for PanickingOutput {
+impl Write for PanickingOutput<'_> {
     fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        self.pinned_mounts
+            .lock()
+            .unwrap()
+            .get_or_insert(mounts_under(self.dir).len());
         panic!("a bug after pinning");
     }
 
@@ -197,15 +164,26 @@ impl Write for PanickingOutput {
 
 #[test]
 fn cleans_up_when_a_step_panics() {
-    let scratch = Scratch::new();
+    let scratch = PinDir::named("example");
     let dir = scratch.path().to_owned();
     let name = name("panic");
+    let pinned_mounts = Mutex::new(None);
 
-    let result = std::panic::catch_unwind(|| {
-        let _ = pin_pod::pin_pod(&dir, &name, &mut PanickingOutput);
-    });
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut out = PanickingOutput {
+            dir: &dir,
+            pinned_mounts: &pinned_mounts,
+        };
+        let _ = pin_pod::pin_pod(&dir, &name, &mut out);
+    }));
 
     assert!(result.is_err(), "the write should have panicked");
+    // Three pins plus the three type directories mounted on themselves.
+    assert_eq!(
+        *pinned_mounts.lock().unwrap_or_else(|e| e.into_inner()),
+        Some(6),
+        "the pod was not pinned before the panic"
+    );
     assert_nothing_left(&dir);
 }
 
@@ -213,7 +191,7 @@ fn cleans_up_when_a_step_panics() {
 fn leaves_type_directories_it_did_not_make() {
     // A DIR/netns set up earlier (as /run/netns is by ip netns) is not the
     // example's to remove: only its pin there is.
-    let scratch = Scratch::new();
+    let scratch = PinDir::named("example");
     let dir = scratch.path();
     std::fs::create_dir(dir.join("netns")).expect("making netns/");
 
@@ -222,6 +200,6 @@ fn leaves_type_directories_it_did_not_make() {
 
     assert_eq!(contents(dir), ["netns"]);
     assert_eq!(contents(&dir.join("netns")), Vec::<String>::new());
-    // pinns made it a mount of its own, and it stays one; Scratch unmounts it.
+    // pinns made it a mount of its own, and it stays one; the guard unmounts it.
     assert_eq!(mounts_under(dir), [dir.join("netns")]);
 }

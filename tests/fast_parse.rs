@@ -12,15 +12,14 @@
 //!   what the full definition prints, on the same stream, with its exit
 //!   status.
 
+mod common;
+
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::process::Command;
 
 use clap::{ArgAction, CommandFactory, Parser};
 use pinns::cli::Cli;
 use proptest::prelude::*;
-
-const PINNS: &str = env!("CARGO_BIN_EXE_pinns");
 
 fn argv(args: &[&str]) -> Vec<OsString> {
     std::iter::once("pinns")
@@ -476,7 +475,7 @@ fn takes(cmd: &clap::Command, arg: &clap::Arg) -> (String, Option<String>) {
 fn the_table_is_what_the_definition_generates() {
     let want = render_table();
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(TABLE);
-    if std::env::var_os("PINNS_UPDATE_PARSE_TABLE").is_some() {
+    if common::update_mode("PINNS_UPDATE_PARSE_TABLE") {
         std::fs::write(&path, &want).unwrap();
     }
     let have = std::fs::read_to_string(&path).unwrap();
@@ -507,7 +506,7 @@ fn the_binary_prints_what_the_full_definition_prints() {
         let Err(err) = Cli::try_parse_from(argv(args)) else {
             continue;
         };
-        let out = Command::new(PINNS).args(*args).output().unwrap();
+        let out = common::pinns(args);
         let (want_out, want_err) = if err.use_stderr() {
             (String::new(), err.to_string())
         } else {

@@ -20,12 +20,18 @@
 //!   nothing of NAME left (an unpin that failed may leave NAME: the clean
 //!   unpin below must then remove it);
 //! - killed (only when the fault is the kill): nothing more here;
-//! - in every case: stdout and stderr reach end of file and `pinns` ends
+//! - in every case: the fault was injected (strace's log shows the failed
+//!   call, or the process it killed), stdout and stderr reach end of file and `pinns` ends
 //!   within [`HANG`] (else the run is a hang and is killed), no process of
 //!   the run is left (this test is a child subreaper, so orphans come to
 //!   it and are seen), a clean `pinns unpin` exits 0 and leaves nothing of
 //!   NAME, and a clean pin of the scenario into the same DIR succeeds with
 //!   the type directories' propagation intact.
+//!
+//! The walk fails when a scenario it is asked for (`PINNS_FAULTS`) does
+//! not exist, and when any scenario it walks has no run of a fault kind it
+//! should have (a listing of the calls that found nothing would otherwise
+//! walk nothing and pass).
 //!
 //! What is not faulted, and why: the dynamic loader's calls before `main`
 //! (the occurrences of a call the loader makes in the main process: strace
@@ -40,26 +46,23 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::{PINNS, become_subreaper, drain, umount_all_under, wait_group_gone};
+use common::{
+    GID_MAP, PinDir, UID_MAP, assert_root, become_subreaper, check_absent, check_propagation,
+    check_whole, kill_group, pinns_command, pinns_command_via, try_run, wait_group_gone,
+};
 
 /// Longest a faulted run may take before it counts as a hang.
 const HANG: Duration = Duration::from_secs(20);
 
 /// Runs in flight at once (the machine has 2 cores, shared).
 const WORKERS: usize = 3;
-
-/// The id maps of the user-namespace pod.
-const UID_MAP: &str = "--uid-mapping=0-100000-65536";
-const GID_MAP: &str = "--gid-mapping=0-100000-65536";
 
 /// Calls that may block, so that `EINTR` is a real answer from them.
 const BLOCKING: &[&str] = &["flock", "read", "write", "wait4"];
@@ -205,39 +208,37 @@ impl Scenario {
             return Ok(());
         }
         let warm = if self.unpin { NAME } else { "warm" };
-        quiet(pinns_cmd(dir, warm, self.pin)).map_err(|e| format!("preparing: {e}"))?;
+        clean(pinns_cmd(dir, warm, self.pin)).map_err(|e| format!("preparing: {e}"))?;
         if !self.unpin {
-            quiet(unpin_cmd(dir, warm)).map_err(|e| format!("preparing: {e}"))?;
+            clean(unpin_cmd(dir, warm)).map_err(|e| format!("preparing: {e}"))?;
         }
         Ok(())
     }
 }
 
 fn pinns_cmd(dir: &Path, name: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(PINNS);
+    let mut cmd = pinns_command();
     cmd.arg("-d").arg(dir).args(["-f", name]).args(args);
     cmd
 }
 
 fn unpin_cmd(dir: &Path, name: &str) -> Command {
-    let mut cmd = Command::new(PINNS);
+    let mut cmd = pinns_command();
     cmd.arg("unpin").arg("-d").arg(dir).args(["-f", name]);
     cmd
 }
 
-/// Runs a clean command to its end; Ok when it exits 0.
-fn quiet(mut cmd: Command) -> Result<(), String> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("{cmd:?}: {e}"))?;
+/// Runs a command that no fault touches to its end; Ok when it exits 0.
+fn clean(mut cmd: Command) -> Result<(), String> {
+    let out = try_run(&mut cmd, HANG)?;
     if out.status.success() {
         Ok(())
     } else {
         Err(format!(
-            "{cmd:?}: {}: {}",
+            "{}: {}: {}",
+            out.what,
             out.status,
-            String::from_utf8_lossy(&out.stderr).trim_end()
+            out.stderr_text().trim_end()
         ))
     }
 }
@@ -258,22 +259,19 @@ struct Calls {
 fn enumerate(s: &Scenario) -> Calls {
     let run = RunDir::new(&format!("enum-{}", s.tag));
     s.prepare(&run.dir).expect("preparing the enumeration run");
-    let log = run.root.join("strace.log");
-    let out = Command::new("strace")
-        .args(["-f", "-qq", "-o"])
-        .arg(&log)
-        .arg("--")
-        .arg(PINNS)
-        .args(s.args(&run.dir))
-        .stdin(Stdio::null())
-        .output()
-        .expect("running strace (apt-get install strace)");
+    let log = run.root().join("strace.log");
+    let log_arg = log.to_str().expect("UTF-8 temp dir");
+    let out = try_run(
+        pinns_command_via("strace", &["-f", "-qq", "-o", log_arg, "--"]).args(s.args(&run.dir)),
+        HANG,
+    )
+    .unwrap_or_else(|e| panic!("running strace (apt-get install strace): {e}"));
     assert!(
         out.status.success(),
         "{}: clean run under strace: {}: {}",
         s.tag,
         out.status,
-        String::from_utf8_lossy(&out.stderr)
+        out.stderr_text()
     );
     let text = fs::read_to_string(&log).expect("reading the strace log");
     let mut order: Vec<String> = Vec::new();
@@ -400,38 +398,25 @@ fn cases(s: &'static Scenario, calls: &Calls) -> (Vec<Case>, usize) {
 // ---------------------------------------------------------------------------
 // One run.
 
-/// A temp directory of one run, with DIR inside it; on drop every pin under
-/// it is unpinned, every mount under it lazily unmounted, and it is removed.
+/// The temp directory of one run, with DIR (`d`, missing at first)
+/// inside it; the guard undoes what the run pinned there.
 struct RunDir {
-    root: PathBuf,
+    guard: PinDir,
     dir: PathBuf,
 }
 
 impl RunDir {
     fn new(tag: &str) -> RunDir {
-        let root = tempfile::Builder::new()
-            .prefix(&format!("pinns-fault-{tag}-"))
-            .tempdir_in("/tmp")
-            .expect("creating a temp dir")
-            .keep();
-        RunDir {
-            dir: root.join("d"),
-            root,
-        }
-    }
-}
-
-impl Drop for RunDir {
-    fn drop(&mut self) {
+        let guard = PinDir::named(&format!("fault-{tag}"));
+        let dir = guard.sub("d");
         for name in [NAME, NEXT, "warm"] {
-            let _ = unpin_cmd(&self.dir, name)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+            guard.track(&dir, name);
         }
-        umount_all_under(&self.root);
-        let _ = fs::remove_dir_all(&self.root);
+        RunDir { guard, dir }
+    }
+
+    fn root(&self) -> &Path {
+        self.guard.path()
     }
 }
 
@@ -447,9 +432,29 @@ enum Outcome {
     FailedSilently,
     /// Killed by the injected SIGKILL.
     Killed,
-    /// The fault was never reached: the run took another path first
-    /// (another process's fault at the same number ended it).
-    NotReached,
+}
+
+/// Whether strace's log shows a process killed at `call`: strace marks a
+/// failed call `(INJECTED)`, but a kill only by the process's last line,
+/// `PID +++ killed by SIGKILL +++`, right after its line for the call.
+fn killed_at(log: &str, call: &str) -> bool {
+    let mut last: BTreeMap<&str, &str> = BTreeMap::new();
+    for line in log.lines() {
+        let Some((pid, rest)) = line.split_once(' ') else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        if rest == "+++ killed by SIGKILL +++" {
+            let before = last.get(pid).copied().unwrap_or("");
+            if before.starts_with(&format!("{call}("))
+                || before.starts_with(&format!("<... {call} resumed>"))
+            {
+                return true;
+            }
+        }
+        last.insert(pid, rest);
+    }
+    false
 }
 
 /// Runs one case and checks everything; Err says what went wrong.
@@ -457,22 +462,18 @@ fn run(case: &Case) -> Result<Outcome, String> {
     let s = case.scenario;
     let rd = RunDir::new(s.tag);
     s.prepare(&rd.dir)?;
-    let log = rd.root.join("strace.log");
-    let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-qq", "-o"])
-        .arg(&log)
-        .arg("-e")
-        // execve too, so that the log's first line names the main process.
-        .arg(format!("trace=execve,{}", case.call))
-        .arg("-e")
-        .arg(case.fault.inject(&case.call, case.when))
-        .arg("--")
-        .arg(PINNS)
-        .args(s.args(&rd.dir))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+    let log = rd.root().join("strace.log");
+    let log_arg = log.to_str().expect("UTF-8 temp dir");
+    let trace = format!("trace=execve,{}", case.call);
+    let inject = case.fault.inject(&case.call, case.when);
+    // execve traced too, so that the log's first line names the main process.
+    let mut cmd = pinns_command_via(
+        "strace",
+        &[
+            "-f", "-qq", "-o", log_arg, "-e", &trace, "-e", &inject, "--",
+        ],
+    );
+    cmd.args(s.args(&rd.dir));
     // SAFETY: setrlimit is async-signal-safe; no core file from a death
     // this test is looking for.
     unsafe {
@@ -485,34 +486,29 @@ fn run(case: &Case) -> Result<Outcome, String> {
             Ok(())
         });
     }
-    let mut child = cmd.spawn().map_err(|e| format!("starting strace: {e}"))?;
-    let pgid = child.id() as i32;
-    let deadline = Instant::now() + HANG;
-    let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let drained = drain(&[out.as_fd(), err.as_fd()], deadline);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline => sleep(Duration::from_millis(2)),
-            _ => break None,
-        }
-    };
-    let (Ok(bufs), Some(status)) = (drained, status) else {
-        // SAFETY: kill(2) of the process group this run made.
-        unsafe { libc::kill(-pgid, libc::SIGKILL) };
-        let _ = child.wait();
-        let _ = wait_group_gone(pgid, Instant::now() + Duration::from_secs(5));
-        return Err(format!("HANG: still running after {HANG:?}, killed"));
-    };
+    // try_run puts the run in a process group of its own and kills it
+    // after HANG.
+    let out = try_run(&mut cmd, HANG).map_err(|e| format!("HANG: {e}"))?;
+    let pgid = out.pid as i32;
     if let Err(left) = wait_group_gone(pgid, Instant::now() + Duration::from_secs(5)) {
-        // SAFETY: as above.
-        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        kill_group(pgid);
         return Err(format!("processes left behind: {left:?}"));
     }
-    let stdout = String::from_utf8_lossy(&bufs[0]).into_owned();
-    let stderr = String::from_utf8_lossy(&bufs[1]).into_owned();
-    let log = fs::read_to_string(&log).unwrap_or_default();
-    let injected = log.contains("(INJECTED)");
+    let status = out.status;
+    let stdout = out.stdout_text();
+    let stderr = out.stderr_text();
+    let log = fs::read_to_string(&log).map_err(|e| format!("reading strace's log: {e}"))?;
+    let said = || format!("{status}; stdout {stdout:?}; stderr {stderr:?}");
+    let injected = match case.fault {
+        Fault::Kill => killed_at(&log, &case.call),
+        _ => log.contains("(INJECTED)"),
+    };
+    if !injected {
+        return Err(format!(
+            "the fault was never injected: {}; strace's log:\n{log}",
+            said()
+        ));
+    }
     // The main process's (the first pid in the log: its execve) write to
     // stderr failed.
     let main_pid = log.split_whitespace().next().unwrap_or("-");
@@ -521,7 +517,6 @@ fn run(case: &Case) -> Result<Outcome, String> {
             pid == main_pid && call.trim_start().starts_with("write(2, ")
         }) && l.contains("(INJECTED)")
     });
-    let said = || format!("{status}; stdout {stdout:?}; stderr {stderr:?}");
     let outcome = match (status.code(), status.signal()) {
         (Some(0), _) => {
             let json = s.pin.contains(&"--json");
@@ -536,19 +531,15 @@ fn run(case: &Case) -> Result<Outcome, String> {
                 }
             }
             if s.unpin {
-                absent(&rd.dir, NAME)?;
+                check_absent(&rd.dir, NAME)?;
             } else {
-                whole(&rd.dir, NAME, s.types)?;
+                check_whole(&rd.dir, NAME, s.types)?;
             }
-            if injected {
-                Outcome::Succeeded
-            } else {
-                Outcome::NotReached
-            }
+            Outcome::Succeeded
         }
         (Some(1), _) if stderr.is_empty() && message_lost => {
             if !s.unpin {
-                absent(&rd.dir, NAME).map_err(|e| format!("{e}; {}", said()))?;
+                check_absent(&rd.dir, NAME).map_err(|e| format!("{e}; {}", said()))?;
             }
             Outcome::FailedSilently
         }
@@ -561,144 +552,62 @@ fn run(case: &Case) -> Result<Outcome, String> {
                 return Err(format!("exit 1 with output: {}", said()));
             }
             if !s.unpin {
-                absent(&rd.dir, NAME).map_err(|e| format!("{e}; {}", said()))?;
+                check_absent(&rd.dir, NAME).map_err(|e| format!("{e}; {}", said()))?;
             }
             Outcome::Failed
         }
         (None, Some(libc::SIGKILL)) if case.fault == Fault::Kill => Outcome::Killed,
         _ => return Err(format!("ended badly: {}", said())),
     };
-    if case.fault == Fault::Eintr && outcome != Outcome::Succeeded && outcome != Outcome::NotReached
-    {
+    if case.fault == Fault::Eintr && outcome != Outcome::Succeeded {
         return Err(format!("EINTR was not restarted: {}", said()));
     }
     // Whatever happened, a clean unpin clears NAME, and the DIR still works.
-    quiet(unpin_cmd(&rd.dir, NAME)).map_err(|e| format!("unpin after: {e}"))?;
-    absent(&rd.dir, NAME).map_err(|e| format!("after unpin: {e}"))?;
-    quiet(pinns_cmd(&rd.dir, NEXT, s.pin)).map_err(|e| format!("next pin: {e}"))?;
-    whole(&rd.dir, NEXT, s.types)?;
-    propagation(&rd.dir)?;
-    quiet(unpin_cmd(&rd.dir, NEXT)).map_err(|e| format!("unpin of the next pin: {e}"))?;
-    absent(&rd.dir, NEXT)?;
+    clean(unpin_cmd(&rd.dir, NAME)).map_err(|e| format!("unpin after: {e}"))?;
+    check_absent(&rd.dir, NAME).map_err(|e| format!("after unpin: {e}"))?;
+    clean(pinns_cmd(&rd.dir, NEXT, s.pin)).map_err(|e| format!("next pin: {e}"))?;
+    check_whole(&rd.dir, NEXT, s.types)?;
+    check_propagation(&rd.dir)?;
+    clean(unpin_cmd(&rd.dir, NEXT)).map_err(|e| format!("unpin of the next pin: {e}"))?;
+    check_absent(&rd.dir, NEXT)?;
     Ok(outcome)
-}
-
-// ---------------------------------------------------------------------------
-// The kernel's view.
-
-fn clone_flag(ty: &str) -> i32 {
-    match ty {
-        "net" => libc::CLONE_NEWNET,
-        "ipc" => libc::CLONE_NEWIPC,
-        "uts" => libc::CLONE_NEWUTS,
-        "user" => libc::CLONE_NEWUSER,
-        "mnt" => libc::CLONE_NEWNS,
-        "cgroup" => libc::CLONE_NEWCGROUP,
-        "pid" => libc::CLONE_NEWPID,
-        "time" => libc::CLONE_NEWTIME,
-        _ => panic!("unknown type {ty}"),
-    }
-}
-
-/// Every pin of `name` is an nsfs mount, once, of the right type.
-fn whole(dir: &Path, name: &str, types: &[&str]) -> Result<(), String> {
-    let nsfs = common::ns_mounts_under(dir);
-    for ty in types {
-        let path = dir.join(format!("{ty}ns")).join(name);
-        let n = nsfs.iter().filter(|m| m.mount_point == path).count();
-        if n != 1 {
-            return Err(format!("{} is mounted {n} times", path.display()));
-        }
-        let f = fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        // SAFETY: NS_GET_NSTYPE (_IO(0xb7, 0x3)) takes no argument.
-        let t = unsafe { libc::ioctl(f.as_raw_fd(), (0xb7 << 8) | 0x3) };
-        if t != clone_flag(ty) {
-            return Err(format!("{} is not a {ty} namespace ({t})", path.display()));
-        }
-    }
-    Ok(())
-}
-
-/// Nothing of `name` under `dir`: no file at any pin path, no nsfs mount.
-fn absent(dir: &Path, name: &str) -> Result<(), String> {
-    let files: Vec<PathBuf> = common::TYPE_DIRS
-        .iter()
-        .map(|t| dir.join(t).join(name))
-        .filter(|p| fs::symlink_metadata(p).is_ok())
-        .collect();
-    let mounts: Vec<PathBuf> = common::ns_mounts_under(dir)
-        .into_iter()
-        .map(|m| m.mount_point)
-        .filter(|p| p.file_name() == Some(std::ffi::OsStr::new(name)))
-        .collect();
-    if files.is_empty() && mounts.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{name} left behind: files {files:?}, mounts {mounts:?}"
-        ))
-    }
-}
-
-/// Each type directory under `dir` that is a mount point is mounted once;
-/// `mntns` is unbindable, the others shared in a peer group of their own.
-fn propagation(dir: &Path) -> Result<(), String> {
-    let all = common::mountinfo("self");
-    for t in common::TYPE_DIRS {
-        let path = dir.join(t);
-        let here: Vec<_> = all.iter().filter(|m| m.mount_point == path).collect();
-        match here.len() {
-            0 => continue,
-            1 => {}
-            n => return Err(format!("{} mounted {n} times", path.display())),
-        }
-        let opts: Vec<&str> = here[0].optional.split(' ').collect();
-        if t == "mntns" {
-            if !opts.contains(&"unbindable") || opts.iter().any(|o| o.starts_with("shared:")) {
-                return Err(format!("{} is not unbindable: {opts:?}", path.display()));
-            }
-            continue;
-        }
-        let Some(group) = opts.iter().find(|o| o.starts_with("shared:")) else {
-            return Err(format!("{} is not shared: {opts:?}", path.display()));
-        };
-        if opts.iter().any(|o| o.starts_with("master:")) {
-            return Err(format!("{} is a slave: {opts:?}", path.display()));
-        }
-        let peers = all
-            .iter()
-            .filter(|m| m.optional.split(' ').any(|o| o == *group))
-            .count();
-        if peers != 1 {
-            return Err(format!(
-                "{} shares its peer group with {} other mounts",
-                path.display(),
-                peers - 1
-            ));
-        }
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------
 // The walk.
 
+/// The scenarios `PINNS_FAULTS=TAG,...` names (all when it is unset);
+/// a name that is no scenario's fails the test.
+fn chosen() -> Vec<&'static Scenario> {
+    let Some(only) = std::env::var("PINNS_FAULTS").ok() else {
+        return SCENARIOS.iter().collect();
+    };
+    let tags: Vec<&str> = only.split(',').collect();
+    let unknown: Vec<&&str> = tags
+        .iter()
+        .filter(|t| !SCENARIOS.iter().any(|s| s.tag == **t))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "PINNS_FAULTS names no scenario {unknown:?}; the scenarios are {:?}",
+        SCENARIOS.iter().map(|s| s.tag).collect::<Vec<_>>()
+    );
+    SCENARIOS.iter().filter(|s| tags.contains(&s.tag)).collect()
+}
+
+/// Every fault kind a scenario is walked with: every scenario makes
+/// calls that may block after the loader's.
+const KINDS: [Fault; 4] = [Fault::Eio, Fault::Enomem, Fault::Eintr, Fault::Kill];
+
 #[test]
 fn every_system_call_of_pin_and_unpin_may_fail() {
-    assert_eq!(common::unsafe_geteuid(), 0, "this test runs as root");
+    assert_root("the fault walk");
     become_subreaper();
     let start = Instant::now();
+    let scenarios = chosen();
     let mut all: Vec<Case> = Vec::new();
     let mut shadowed = 0;
-    // PINNS_FAULTS=TAG,... walks only those scenarios (while debugging).
-    let only = std::env::var("PINNS_FAULTS").ok();
-    for s in SCENARIOS {
-        if only
-            .as_ref()
-            .is_some_and(|o| !o.split(',').any(|t| t == s.tag))
-        {
-            continue;
-        }
+    for s in &scenarios {
         let calls = enumerate(s);
         let (cases, shadow) = cases(s, &calls);
         eprintln!(
@@ -718,7 +627,9 @@ fn every_system_call_of_pin_and_unpin_may_fail() {
     }
     let enumerated = start.elapsed();
     let next = AtomicUsize::new(0);
-    let tally: Mutex<BTreeMap<(Fault, Outcome), usize>> = Mutex::new(BTreeMap::new());
+    // (scenario, fault) -> outcome -> runs that ended so, the fault injected.
+    type Tally = BTreeMap<(&'static str, Fault), BTreeMap<Outcome, usize>>;
+    let tally: Mutex<Tally> = Mutex::new(BTreeMap::new());
     let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..WORKERS {
@@ -731,7 +642,9 @@ fn every_system_call_of_pin_and_unpin_may_fail() {
                             *tally
                                 .lock()
                                 .unwrap()
-                                .entry((case.fault, outcome))
+                                .entry((case.scenario.tag, case.fault))
+                                .or_default()
+                                .entry(outcome)
                                 .or_default() += 1;
                         }
                         Err(e) => failures.lock().unwrap().push(format!(
@@ -748,11 +661,33 @@ fn every_system_call_of_pin_and_unpin_may_fail() {
     eprintln!(
         "faults: {} runs in {:.1?} (listing the calls took {enumerated:.1?}), {} failed; \
          {shadowed} occurrences in helper children share their number with the loader's \
-         and were not faulted; outcomes: {tally:?}",
+         and were not faulted",
         all.len(),
         start.elapsed(),
         failures.len(),
     );
+    // How many runs each scenario has of each fault kind, and how many of
+    // them were faulted and ended as they may.
+    let mut missing = Vec::new();
+    for s in &scenarios {
+        for fault in KINDS {
+            let planned = all
+                .iter()
+                .filter(|c| c.scenario.tag == s.tag && c.fault == fault)
+                .count();
+            let ended = tally.get(&(s.tag, fault));
+            let faulted: usize = ended.map_or(0, |o| o.values().sum());
+            eprintln!(
+                "faults: {:8} {:6}: {planned:4} runs, {faulted:4} faulted: {:?}",
+                s.tag,
+                format!("{fault:?}"),
+                ended.cloned().unwrap_or_default()
+            );
+            if planned == 0 {
+                missing.push(format!("{} has no {fault:?} run", s.tag));
+            }
+        }
+    }
     assert!(
         failures.is_empty(),
         "{} of {} runs failed:\n{}",
@@ -760,4 +695,9 @@ fn every_system_call_of_pin_and_unpin_may_fail() {
         all.len(),
         failures.join("\n")
     );
+    // Every run that did not fail was faulted (`run` says so otherwise):
+    // what is left to prove is that each scenario had runs of every kind.
+    let faulted: usize = tally.values().flat_map(|o| o.values()).sum();
+    assert_eq!(faulted, all.len(), "runs faulted, of all the runs");
+    assert!(missing.is_empty(), "a walk with holes: {missing:?}");
 }

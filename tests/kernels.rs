@@ -15,35 +15,25 @@ mod common;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use common::kernel::{self, Profile};
 use common::*;
 
 /// `pinns ARGS` under `profile`, with `-d DIR` after the subcommand.
-fn run(p: &Profile, dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(PINNS);
-    match args.first() {
-        Some(&sub) if ["pin", "unpin", "list", "exec", "prune"].contains(&sub) => {
-            cmd.arg(sub).arg("-d").arg(dir).args(&args[1..]);
-        }
-        _ => {
-            cmd.arg("-d").arg(dir).args(args);
-        }
-    }
-    p.apply(&mut cmd)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run pinns")
+fn under(p: &Profile, dir: &Path, args: &[&str]) -> Out {
+    let mut cmd = command_in(dir, args);
+    p.apply(&mut cmd);
+    run(&mut cmd)
 }
 
-/// [`run`], asserting success.
-fn ok(p: &Profile, dir: &Path, args: &[&str]) -> Output {
-    let out = run(p, dir, args);
+/// [`under`], asserting success.
+fn must_under(p: &Profile, dir: &Path, args: &[&str]) -> Out {
+    let out = under(p, dir, args);
     assert!(
         out.status.success(),
         "[{p}] pinns {args:?} failed ({:?}): {}",
-        out.status.code(),
+        out.code(),
         stderr(&out)
     );
     out
@@ -252,7 +242,7 @@ fn crio_pod_with_sysctls_under_every_profile() {
     // that seeing it proves the write.
     let host_forward = host_sysctl("net/ipv4/ip_forward");
     let fresh = PinDir::new();
-    fresh.ok(&["-f", "fresh", "--net"]);
+    fresh.must(&["-f", "fresh", "--net"]);
     let fresh_forward = nsenter(
         "net",
         &fresh.pin("net", "fresh"),
@@ -269,7 +259,7 @@ fn crio_pod_with_sysctls_under_every_profile() {
         let d = PinDir::new();
         let name = "6a0f4c3e-0c8e-4a57-9d0e-5b1f2c3d4e5f";
         let sysctl = format!("net.ipv4.ip_forward={forward}");
-        let out = ok(
+        let out = must_under(
             &p,
             d.path(),
             &[
@@ -330,7 +320,7 @@ fn crio_pod_with_sysctls_under_every_profile() {
         assert_eq!(ns_mounts_under(d.path()).len(), 3, "[{p}]");
 
         // A key this kernel lacks: one line, and nothing of the pod left.
-        let out = run(
+        let out = under(
             &p,
             d.path(),
             &[
@@ -366,7 +356,7 @@ fn crio_user_namespace_pod_under_every_profile() {
             fs::write(&pin, b"").unwrap();
             std::os::unix::fs::chown(&pin, Some(100000), Some(100000)).unwrap();
         }
-        ok(
+        must_under(
             &p,
             d.path(),
             &[
@@ -436,7 +426,7 @@ fn host_mode_and_from_pid_under_every_profile() {
             args.push("--time=host");
             types.push("time");
         }
-        ok(&p, d.path(), &args);
+        must_under(&p, d.path(), &args);
         for ty in &types {
             assert_eq!(inode(&d.pin(ty, "h")), own_ns(ty), "[{p}] {ty}");
         }
@@ -472,7 +462,7 @@ fn host_mode_and_from_pid_under_every_profile() {
             .map(|t| inode(&ns(t)))
             .collect();
         let pid = sleeper.to_string();
-        ok(
+        must_under(
             &p,
             d.path(),
             &[
@@ -491,7 +481,7 @@ fn host_mode_and_from_pid_under_every_profile() {
         }
         // Entering the pid pin puts the command in the pod's PID
         // namespace (as a child of pinns).
-        let out = ok(
+        let out = must_under(
             &p,
             d.path(),
             &[
@@ -520,7 +510,7 @@ fn host_mode_and_from_pid_under_every_profile() {
 fn mnt_and_cgroup_pins_and_propagation_under_every_profile() {
     for p in kernel::profiles() {
         let d = PinDir::new();
-        ok(&p, d.path(), &["-f", "m", "--mnt", "--cgroup", "--net"]);
+        must_under(&p, d.path(), &["-f", "m", "--mnt", "--cgroup", "--net"]);
         assert_eq!(ns_type(&d.pin("mnt", "m")), libc::CLONE_NEWNS, "[{p}]");
         assert_eq!(
             ns_type(&d.pin("cgroup", "m")),
@@ -563,7 +553,7 @@ fn mnt_and_cgroup_pins_and_propagation_under_every_profile() {
                 .stdout(Stdio::piped()),
         );
         wait_for(|| ready.exists(), "the other mount namespace");
-        ok(&p, d.path(), &["-f", "later", "--net"]);
+        must_under(&p, d.path(), &["-f", "later", "--net"]);
         fs::write(&go, b"").unwrap();
         // Bounded: the script ends once it sees `go`.
         let mut seen = String::new();
@@ -582,7 +572,7 @@ fn mnt_and_cgroup_pins_and_propagation_under_every_profile() {
 fn list_exec_prune_unpin_under_every_profile() {
     for p in kernel::profiles() {
         let d = PinDir::new();
-        ok(
+        must_under(
             &p,
             d.path(),
             &[
@@ -596,7 +586,7 @@ fn list_exec_prune_unpin_under_every_profile() {
             ],
         );
         let doc: serde_json::Value =
-            serde_json::from_slice(&ok(&p, d.path(), &["list", "--json"]).stdout).unwrap();
+            serde_json::from_slice(&must_under(&p, d.path(), &["list", "--json"]).stdout).unwrap();
         let names = doc["names"].as_array().unwrap();
         assert_eq!(names.len(), 1, "[{p}] {doc}");
         let pins = names[0]["pins"].as_array().unwrap();
@@ -607,7 +597,7 @@ fn list_exec_prune_unpin_under_every_profile() {
             assert_eq!(pin["inode"], inode(&d.pin(ty, "pod")), "[{p}] {ty}");
         }
 
-        let out = ok(
+        let out = must_under(
             &p,
             d.path(),
             &[
@@ -625,7 +615,7 @@ fn list_exec_prune_unpin_under_every_profile() {
             format!("net:[{}]\nkpod\n", inode(&d.pin("net", "pod"))),
             "[{p}]"
         );
-        let out = run(
+        let out = under(
             &p,
             d.path(),
             &["exec", "-f", "pod", "--", "sh", "-c", "exit 7"],
@@ -636,14 +626,14 @@ fn list_exec_prune_unpin_under_every_profile() {
         // on it: listed stale, pruned; the live pins are kept.
         let stale = d.pin("net", "stale");
         fs::write(&stale, b"").unwrap();
-        let table = stdout(&ok(&p, d.path(), &["list"]));
+        let table = stdout(&must_under(&p, d.path(), &["list"]));
         assert!(
             table
                 .lines()
                 .any(|l| words(l).first() == Some(&"stale") && l.contains(" stale")),
             "[{p}] {table}"
         );
-        let out = ok(&p, d.path(), &["prune"]);
+        let out = must_under(&p, d.path(), &["prune"]);
         assert_eq!(
             stdout(&out),
             format!("removed {}\n", stale.display()),
@@ -652,11 +642,11 @@ fn list_exec_prune_unpin_under_every_profile() {
         assert!(!stale.exists(), "[{p}]");
         assert_eq!(ns_mounts_under(d.path()).len(), 3, "[{p}]");
 
-        ok(&p, d.path(), &["unpin", "-f", "pod"]);
+        must_under(&p, d.path(), &["unpin", "-f", "pod"]);
         assert!(ns_mounts_under(d.path()).is_empty(), "[{p}]");
         assert!(pin_files_under(d.path()).is_empty(), "[{p}]");
         // Nothing left is not an error.
-        ok(&p, d.path(), &["unpin", "-f", "pod"]);
+        must_under(&p, d.path(), &["unpin", "-f", "pod"]);
     }
 }
 
@@ -667,7 +657,7 @@ fn list_exec_prune_unpin_under_every_profile() {
 fn time_and_pid_namespaces_need_their_kernels() {
     for p in kernel::profiles() {
         let d = PinDir::new();
-        let out = run(
+        let out = under(
             &p,
             d.path(),
             &["-f", "t", "--net", "--time", "--monotonic", "5"],
@@ -689,7 +679,7 @@ fn time_and_pid_namespaces_need_their_kernels() {
         }
 
         let d = PinDir::new();
-        let out = run(&p, d.path(), &["-f", "p", "--net", "--pid"]);
+        let out = under(&p, d.path(), &["-f", "p", "--net", "--pid"]);
         if p.has_pid_ns_ioctl() && kernel::has_pid_ns_ioctl() {
             assert!(out.status.success(), "[{p}] {}", stderr(&out));
             let pin = d.pin("pid", "p");
@@ -708,20 +698,6 @@ fn time_and_pid_namespaces_need_their_kernels() {
     }
 }
 
-/// Unpins `/run`'s NAME (and `ip netns`'s) when dropped.
-struct RunNetns(String);
-
-impl Drop for RunNetns {
-    fn drop(&mut self) {
-        let _ = Command::new(PINNS)
-            .args(["unpin", "-d", "/run", "-f", &self.0])
-            .output();
-        let _ = Command::new("ip")
-            .args(["netns", "delete", &self.0])
-            .output();
-    }
-}
-
 /// With `-d /run`, `ip netns` works on our pins and we on its.
 #[test]
 fn ip_netns_scenarios_under_every_profile() {
@@ -729,8 +705,9 @@ fn ip_netns_scenarios_under_every_profile() {
     for p in kernel::profiles() {
         let tag = p.release.to_string().replace('.', "-");
         let ours = unique(&format!("k{tag}"));
-        let _guard = RunNetns(ours.clone());
-        ok(&p, run_dir, &["-f", &ours, "--net", "--loopback"]);
+        let guard = PinDir::new();
+        guard.track(run_dir, &ours);
+        must_under(&p, run_dir, &["-f", &ours, "--net", "--loopback"]);
         let pin = run_dir.join("netns").join(&ours);
         let list = sh("ip", &["netns", "list"]);
         assert!(
@@ -745,7 +722,7 @@ fn ip_netns_scenarios_under_every_profile() {
         assert!(lo.contains(",UP"), "[{p}] {lo}");
         // `pinns exec` gives the command what `ip netns exec` does: the
         // pod's own sysfs.
-        let out = ok(
+        let out = must_under(
             &p,
             run_dir,
             &["exec", "-f", &ours, "--", "ls", "/sys/class/net"],
@@ -754,7 +731,7 @@ fn ip_netns_scenarios_under_every_profile() {
 
         // A process inside: `pinns list --pid` and `ip netns identify`
         // agree on where it is.
-        let mut sleep = Command::new(PINNS);
+        let mut sleep = pinns_command();
         sleep.args(["exec", "-d", "/run", "-f", &ours, "--", "sleep", "30"]);
         let inside = Child::spawn(p.apply(&mut sleep).stdin(Stdio::null()));
         let link = format!("/proc/{}/ns/net", inside.pid());
@@ -763,7 +740,7 @@ fn ip_netns_scenarios_under_every_profile() {
             "the process in the pod",
         );
         let pid = inside.pid().to_string();
-        let table = stdout(&ok(&p, run_dir, &["list", "--pid", &pid]));
+        let table = stdout(&must_under(&p, run_dir, &["list", "--pid", &pid]));
         assert!(
             table
                 .lines()
@@ -777,10 +754,10 @@ fn ip_netns_scenarios_under_every_profile() {
 
         // And ours on `ip netns add`'s.
         let theirs = unique(&format!("i{tag}"));
-        let _guard = RunNetns(theirs.clone());
+        guard.track(run_dir, &theirs);
         sh("ip", &["netns", "add", &theirs]);
         let theirs_pin = run_dir.join("netns").join(&theirs);
-        let out = ok(
+        let out = must_under(
             &p,
             run_dir,
             &["exec", "-f", &theirs, "--", "readlink", "/proc/self/ns/net"],
@@ -790,7 +767,7 @@ fn ip_netns_scenarios_under_every_profile() {
             format!("net:[{}]", inode(&theirs_pin)),
             "[{p}]"
         );
-        ok(&p, run_dir, &["unpin", "-f", &theirs, "--net"]);
+        must_under(&p, run_dir, &["unpin", "-f", &theirs, "--net"]);
         assert!(!theirs_pin.exists(), "[{p}]");
     }
 }
@@ -814,8 +791,7 @@ fn bad_input_is_refused_alike_under_every_profile() {
         // A symlink at a pin path, and a pin already there.
         fs::create_dir_all(d.path().join("netns")).unwrap();
         symlink("/etc/hostname", d.pin("net", "link")).unwrap();
-        let out = d.pinns(&["-f", "taken", "--ipc"]);
-        assert_success(&out, &["-f", "taken", "--ipc"]);
+        d.must(&["-f", "taken", "--ipc"]);
     };
     let reference = PinDir::new();
     set_up(&reference);
@@ -831,7 +807,7 @@ fn bad_input_is_refused_alike_under_every_profile() {
         set_up(&d);
         let before = pin_files_under(d.path()).len();
         for (args, (err, code)) in cases.iter().zip(&want) {
-            let out = run(&p, d.path(), args);
+            let out = under(&p, d.path(), args);
             let shown = err.replace(reference.path().to_str().unwrap(), "DIR");
             assert_eq!(
                 stderr(&out).replace(d.path().to_str().unwrap(), "DIR"),

@@ -120,20 +120,6 @@ fn plans(dir: &Path, name: &str) -> Vec<(Plan, Vec<Kind>)> {
     ]
 }
 
-/// `CLONE_NEW*` of a kind, as `NS_GET_NSTYPE` reports it.
-fn clone_flag(kind: Kind) -> i32 {
-    match kind {
-        Kind::Net => libc::CLONE_NEWNET,
-        Kind::Ipc => libc::CLONE_NEWIPC,
-        Kind::Uts => libc::CLONE_NEWUTS,
-        Kind::User => libc::CLONE_NEWUSER,
-        Kind::Mnt => libc::CLONE_NEWNS,
-        Kind::Cgroup => libc::CLONE_NEWCGROUP,
-        Kind::Pid => libc::CLONE_NEWPID,
-        Kind::Time => libc::CLONE_NEWTIME,
-    }
-}
-
 const WORKERS: usize = 3;
 const ROUNDS: usize = 60;
 
@@ -179,7 +165,7 @@ fn pin_and_unpin_survive_signals_in_a_multithreaded_caller() {
                                 let f = fs::File::open(&p.path).expect("opening a pin");
                                 // SAFETY: NS_GET_NSTYPE takes no argument.
                                 let t = unsafe { libc::ioctl(f.as_raw_fd(), (0xb7 << 8) | 0x3) };
-                                if t != clone_flag(p.kind) {
+                                if t != common::clone_flag(p.kind.name()) {
                                     failures.lock().unwrap().push(format!(
                                         "{name}: {} is not a {} namespace",
                                         p.path.display(),

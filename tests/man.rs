@@ -19,6 +19,8 @@
 //! about a page (Debian packages `mandoc` and `groff-base`; a missing tool
 //! is a failure, never a skip).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -169,7 +171,7 @@ fn committed_pages_are_up_to_date() {
     let generated = generate();
     let committed = committed();
 
-    if std::env::var_os("PINNS_UPDATE_MAN").is_some() {
+    if common::update_mode("PINNS_UPDATE_MAN") {
         fs::create_dir_all(man_dir()).expect("creating man/");
         for (file, page) in &generated {
             if committed.get(file) != Some(page) {

@@ -98,25 +98,6 @@ impl MachineState {
     }
 }
 
-/// Our children, on every thread.
-fn our_children() -> Vec<u32> {
-    let me = std::process::id();
-    fs::read_dir(format!("/proc/{me}/task"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .flat_map(|t| children_of_task(&t.path()))
-        .collect()
-}
-
-fn children_of_task(task: &Path) -> Vec<u32> {
-    fs::read_to_string(task.join("children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
-}
-
 /// Waits up to `grace` for every orphan handed to us to exit, reaping
 /// each; kills (by pid: they descend from us) and reports those that do
 /// not. Runs only while no other command of ours is running (the lock).
@@ -126,7 +107,7 @@ fn reap_orphans(grace: Duration) -> Vec<String> {
         // SAFETY: waitpid with WNOHANG on any child; only scripts' orphans
         // are our children here (one script at a time, after it ended).
         while unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) } > 0 {}
-        let left = our_children();
+        let left = children_of(std::process::id());
         if left.is_empty() {
             return Vec::new();
         }
@@ -227,12 +208,6 @@ fn run_script(script: &str, args: &[&str], private: &[&str]) -> Run {
     assert!(left.is_empty(), "{script} left processes behind: {left:?}");
     assert_eq!(before, after, "{script} changed the machine");
     run
-}
-
-fn is_zombie(pid: u32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z')))
-        .unwrap_or(true)
 }
 
 /// The README shows the script as it is.

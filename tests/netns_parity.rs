@@ -101,7 +101,7 @@ fn exec_sh(d: &PinDir, args: &[&str], script: &str) -> String {
     let mut full = vec!["exec"];
     full.extend(args);
     full.extend(["--", "sh", "-c", script]);
-    stdout(&d.ok(&full))
+    stdout(&d.must(&full))
 }
 
 #[test]
@@ -128,8 +128,8 @@ fn exec_gives_the_command_the_mounts_of_ip_netns_exec() {
 
     // A pod with lo, a bridge of its own and (unused until the end) a
     // mount namespace pin.
-    d.ok(&["-f", &name, "--net", "--loopback", "--mnt"]);
-    d.ok(&[
+    d.must(&["-f", &name, "--net", "--loopback", "--mnt"]);
+    d.must(&[
         "exec", "-f", &name, "--net", "--", "ip", "link", "add", "podbr0", "type", "bridge",
     ]);
 
@@ -198,7 +198,7 @@ fn exec_gives_a_user_namespace_pod_the_same_mounts() {
     let resolv = format!("nameserver 192.0.2.54\n# {name}\n");
     let _etc = EtcNetns::new(&name, &[("resolv.conf", &resolv)]);
     let host_mounts = host_sys_etc_mounts();
-    d.ok(&[
+    d.must(&[
         "-f",
         &name,
         "--user",
@@ -248,8 +248,8 @@ fn pids_of(doc: &serde_json::Value, name: &str, ty: &str) -> Vec<u64> {
 #[test]
 fn list_counts_processes_and_identifies_a_process() {
     let d = PinDir::new();
-    d.ok(&["-f", "pod", "--net", "--uts"]);
-    d.ok(&["-f", "empty", "--net"]);
+    d.must(&["-f", "pod", "--net", "--uts"]);
+    d.must(&["-f", "empty", "--net"]);
     fs::write(d.pin("net", "leak"), b"").unwrap();
     let net = d.pin("net", "pod");
     let ino = inode(&net);
@@ -260,7 +260,7 @@ fn list_counts_processes_and_identifies_a_process() {
         ino,
     );
     let by_exec = inside(
-        Command::new(PINNS).args([
+        pinns_command().args([
             "exec",
             "-d",
             d.path().to_str().unwrap(),
@@ -274,7 +274,8 @@ fn list_counts_processes_and_identifies_a_process() {
     );
     let (a, b) = (u64::from(by_nsenter.pid()), u64::from(by_exec.pid()));
 
-    let doc: serde_json::Value = serde_json::from_slice(&d.ok(&["list", "--json"]).stdout).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&d.must(&["list", "--json"]).stdout).unwrap();
     let mut both = vec![a, b];
     both.sort();
     assert_eq!(pids_of(&doc, "pod", "net"), both);
@@ -283,7 +284,7 @@ fn list_counts_processes_and_identifies_a_process() {
     assert_eq!(pids_of(&doc, "leak", "net"), Vec::<u64>::new());
 
     // The table: the old columns, then PROCS.
-    let table = stdout(&d.ok(&["list"]));
+    let table = stdout(&d.must(&["list"]));
     let rows: Vec<Vec<&str>> = table
         .lines()
         .map(|l| l.split_whitespace().collect())
@@ -306,7 +307,7 @@ fn list_counts_processes_and_identifies_a_process() {
     assert_eq!(row("pod", "net")[2], ino.to_string());
 
     // --pid: only the pins the process is in (ip netns identify).
-    let table = stdout(&d.ok(&["list", "--pid", &a.to_string()]));
+    let table = stdout(&d.must(&["list", "--pid", &a.to_string()]));
     let rows: Vec<Vec<&str>> = table
         .lines()
         .skip(1)
@@ -314,13 +315,13 @@ fn list_counts_processes_and_identifies_a_process() {
         .collect();
     assert_eq!(rows.len(), 1, "{table}");
     assert_eq!(rows[0][..2], ["pod", "net"]);
-    let out = d.ok(&["list", "--pid", &b.to_string(), "--json"]);
+    let out = d.must(&["list", "--pid", &b.to_string(), "--json"]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let pins = doc["names"][0]["pins"].as_array().unwrap();
     assert_eq!(doc["names"].as_array().unwrap().len(), 1, "{doc}");
     assert_eq!(pins.len(), 2, "{doc}");
     // In no pin: nothing printed, success.
-    let out = d.ok(&["list", "--pid", &std::process::id().to_string()]);
+    let out = d.must(&["list", "--pid", &std::process::id().to_string()]);
     assert!(out.stdout.is_empty(), "{}", stdout(&out));
     // No such process: one line, exit 1.
     let out = d.pinns(&["list", "--pid", "999999999"]);
@@ -329,7 +330,8 @@ fn list_counts_processes_and_identifies_a_process() {
 
     drop(by_nsenter);
     drop(by_exec);
-    let doc: serde_json::Value = serde_json::from_slice(&d.ok(&["list", "--json"]).stdout).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&d.must(&["list", "--json"]).stdout).unwrap();
     assert_eq!(pids_of(&doc, "pod", "net"), Vec::<u64>::new());
 }
 
@@ -368,7 +370,7 @@ fn plant_keepers(d: &PinDir) -> Vec<PathBuf> {
 #[test]
 fn prune_removes_stale_pins_and_nothing_else() {
     let d = PinDir::new();
-    d.ok(&["-f", "live", "--net", "--ipc"]);
+    d.must(&["-f", "live", "--net", "--ipc"]);
     let live: Vec<PathBuf> = ["net", "ipc"].iter().map(|t| d.pin(t, "live")).collect();
     let live_inodes: Vec<u64> = live.iter().map(|p| inode(p)).collect();
     let stale = [d.pin("net", "stale"), d.pin("ipc", "stale")];
@@ -378,7 +380,7 @@ fn prune_removes_stale_pins_and_nothing_else() {
     let keepers = plant_keepers(&d);
 
     // --dry-run: says what it would do, does nothing.
-    let out = d.ok(&["prune", "--dry-run"]);
+    let out = d.must(&["prune", "--dry-run"]);
     let mut said: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
     said.sort();
     let mut want: Vec<String> = stale
@@ -400,7 +402,7 @@ fn prune_removes_stale_pins_and_nothing_else() {
     assert_eq!(err.lines().count(), keepers.len(), "{err}");
 
     // For real.
-    let out = d.ok(&["prune"]);
+    let out = d.must(&["prune"]);
     let mut said: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
     said.sort();
     let want: Vec<String> = want
@@ -435,7 +437,7 @@ fn prune_removes_stale_pins_and_nothing_else() {
 
     // --json, after a new leftover.
     fs::write(&stale[0], b"").unwrap();
-    let out = d.ok(&["prune", "--json"]);
+    let out = d.must(&["prune", "--json"]);
     assert!(out.stderr.is_empty(), "{}", stderr(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["dir"], d.path().to_str().unwrap());
@@ -462,13 +464,13 @@ fn prune_removes_stale_pins_and_nothing_else() {
     assert!(!stale[0].exists());
 
     // Nothing stale: nothing said, success. A missing DIR likewise.
-    let out = d.ok(&["prune"]);
+    let out = d.must(&["prune"]);
     assert!(out.stdout.is_empty(), "{}", stdout(&out));
     let out = pinns(&["prune", "-d", d.path().join("nowhere").to_str().unwrap()]);
-    assert_success(&out, &["prune nowhere"]);
+    let out = out.assert_success();
     assert!(out.stdout.is_empty() && out.stderr.is_empty());
     // The live pins still hold their namespaces.
-    d.ok(&["exec", "-f", "live", "--", "true"]);
+    d.must(&["exec", "-f", "live", "--", "true"]);
 }
 
 #[test]
@@ -501,7 +503,7 @@ fn prune_never_harms_pins_made_at_the_same_time() {
     const PINS_EACH: usize = 8;
     let d = Arc::new(PinDir::new());
     // Type directories set up first, as on a node.
-    d.ok(&["-f", "first", "--net", "--uts"]);
+    d.must(&["-f", "first", "--net", "--uts"]);
     let stop = Arc::new(AtomicBool::new(false));
     let rounds = Arc::new(AtomicUsize::new(0));
     let pruner = {
@@ -512,7 +514,7 @@ fn prune_never_harms_pins_made_at_the_same_time() {
                 let leftover = d.pin("net", &format!("leftover-{n}"));
                 fs::write(&leftover, b"").unwrap();
                 let out = d.pinns(&["prune"]);
-                assert_success(&out, &["prune"]);
+                out.assert_success();
                 assert!(!leftover.exists(), "{} was not pruned", leftover.display());
             }
         })
@@ -524,7 +526,7 @@ fn prune_never_harms_pins_made_at_the_same_time() {
                 for i in 0..PINS_EACH {
                     let name = format!("race-{w}-{i}");
                     let out = d.pinns(&["-f", &name, "--net", "--uts"]);
-                    assert_success(&out, &["pin", &name]);
+                    out.assert_success();
                 }
             })
         })
@@ -538,7 +540,8 @@ fn prune_never_harms_pins_made_at_the_same_time() {
     pruned.expect("prune failed");
     assert!(rounds.load(Ordering::Relaxed) >= 2, "prune hardly ran");
 
-    let doc: serde_json::Value = serde_json::from_slice(&d.ok(&["list", "--json"]).stdout).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&d.must(&["list", "--json"]).stdout).unwrap();
     for w in 0..WORKERS {
         for i in 0..PINS_EACH {
             let name = format!("race-{w}-{i}");

@@ -35,7 +35,9 @@ fn cargo_deb() -> PathBuf {
     local
 }
 
-fn run(cmd: &mut Command) -> Output {
+/// Runs `cmd` to its end, asserting success. No time limit, unlike
+/// `common::run`: a cargo build here takes minutes.
+fn run_to_end(cmd: &mut Command) -> Output {
     let out = cmd
         .stdin(Stdio::null())
         .output()
@@ -66,13 +68,13 @@ fn text(out: &Output) -> String {
 /// prints now.
 #[test]
 fn committed_completions_match_the_command_line() {
-    let update = std::env::var_os("PINNS_UPDATE_COMPLETIONS").is_some();
+    let update = update_mode("PINNS_UPDATE_COMPLETIONS");
     for (shell, file) in [
         ("bash", "pinns.bash"),
         ("zsh", "_pinns"),
         ("fish", "pinns.fish"),
     ] {
-        let out = run(Command::new(PINNS).args(["completions", shell]));
+        let out = run_to_end(pinns_command().args(["completions", shell]));
         let path = Path::new(ROOT).join("completions").join(file);
         if update {
             fs::write(&path, &out.stdout).unwrap();
@@ -113,31 +115,37 @@ fn debian_package_installs_works_and_purges() {
          this test installs and purges its own, so it will not replace it"
     );
     let cargo_deb = cargo_deb();
-    run(cargo().arg("build-static").arg("--quiet"));
+    run_to_end(cargo().arg("build-static").arg("--quiet"));
     let out_dir = tempfile::tempdir().unwrap();
     let deb = out_dir.path().join("pinns.deb");
-    run(cargo()
-        .arg("--quiet")
-        .env("PATH", path_with(cargo_deb.parent().unwrap()))
-        .args(["deb", "--no-build", "--target", "x86_64-unknown-linux-gnu"])
-        .arg("--output")
-        .arg(&deb));
+    run_to_end(
+        cargo()
+            .arg("--quiet")
+            .env("PATH", path_with(cargo_deb.parent().unwrap()))
+            .args(["deb", "--no-build", "--target", "x86_64-unknown-linux-gnu"])
+            .arg("--output")
+            .arg(&deb),
+    );
 
     // What the package holds: no maintainer scripts, no conffiles (it
     // changes no configuration, CRI-O's least of all).
-    let control = text(&run(Command::new("dpkg-deb").arg("--info").arg(&deb)));
+    let control = text(&run_to_end(
+        Command::new("dpkg-deb").arg("--info").arg(&deb),
+    ));
     for script in ["preinst", "postinst", "prerm", "postrm", "conffiles"] {
         assert!(
             !control.contains(script),
             "the package has {script}:\n{control}"
         );
     }
-    let contents = text(&run(Command::new("dpkg-deb").arg("--contents").arg(&deb)));
+    let contents = text(&run_to_end(
+        Command::new("dpkg-deb").arg("--contents").arg(&deb),
+    ));
     assert!(!contents.contains("./etc/"), "{contents}");
 
     let _installed = Installed;
-    run(Command::new("dpkg").arg("-i").arg(&deb));
-    let files: Vec<PathBuf> = text(&run(Command::new("dpkg").args(["-L", "pinns"])))
+    run_to_end(Command::new("dpkg").arg("-i").arg(&deb));
+    let files: Vec<PathBuf> = text(&run_to_end(Command::new("dpkg").args(["-L", "pinns"])))
         .lines()
         .map(PathBuf::from)
         .collect();
@@ -162,7 +170,7 @@ fn debian_package_installs_works_and_purges() {
     );
 
     // The binary: the static build, its version.
-    let version = text(&run(Command::new("/usr/bin/pinns").arg("--version")));
+    let version = text(&run_to_end(Command::new("/usr/bin/pinns").arg("--version")));
     assert_eq!(
         version.trim(),
         format!("pinns {}", env!("CARGO_PKG_VERSION"))
@@ -180,19 +188,19 @@ fn debian_package_installs_works_and_purges() {
         "pinns-prune",
         "pinns-completions",
     ] {
-        let out = run(Command::new("man").args(["-w", page]));
+        let out = run_to_end(Command::new("man").args(["-w", page]));
         assert!(
             text(&out).starts_with("/usr/share/man/man8/"),
             "{page}: {}",
             text(&out)
         );
     }
-    let complete = text(&run(Command::new("bash").args([
+    let complete = text(&run_to_end(Command::new("bash").args([
         "-c",
         ". /usr/share/bash-completion/bash_completion && _completion_loader pinns; complete -p pinns",
     ])));
     assert!(complete.trim_end().ends_with(" pinns"), "{complete}");
-    let words = text(&run(Command::new("bash").args([
+    let words = text(&run_to_end(Command::new("bash").args([
         "-c",
         ". /usr/share/bash-completion/bash_completion && _completion_loader pinns; \
          COMP_WORDS=(pinns unp) COMP_CWORD=1 COMP_LINE='pinns unp' COMP_POINT=9 \
@@ -204,7 +212,7 @@ fn debian_package_installs_works_and_purges() {
     // The installed binary pins and unpins a pod.
     let d = PinDir::new();
     let dir = d.path().to_str().unwrap();
-    run(Command::new("/usr/bin/pinns").args([
+    run_to_end(Command::new("/usr/bin/pinns").args([
         "-d",
         dir,
         "-f",
@@ -219,12 +227,12 @@ fn debian_package_installs_works_and_purges() {
         assert_ne!(inode(&pin), own_ns(ty), "{ty} pin is not a new namespace");
         ns_type(&pin);
     }
-    run(Command::new("/usr/bin/pinns").args(["unpin", "-d", dir, "-f", "pod"]));
+    run_to_end(Command::new("/usr/bin/pinns").args(["unpin", "-d", dir, "-f", "pod"]));
     assert!(pin_files_under(d.path()).is_empty());
     assert!(ns_mounts_under(d.path()).is_empty());
 
     // Purged, nothing of it is left.
-    run(Command::new("dpkg").args(["--purge", "pinns"]));
+    run_to_end(Command::new("dpkg").args(["--purge", "pinns"]));
     assert!(!package_installed());
     for f in &files {
         let kept = f.is_dir() && !f.starts_with("/usr/share/doc/pinns");
@@ -235,7 +243,7 @@ fn debian_package_installs_works_and_purges() {
 /// `cargo package` succeeds: the crate builds from what a registry gets.
 #[test]
 fn crate_packages_for_a_registry() {
-    let list = text(&run(cargo().args([
+    let list = text(&run_to_end(cargo().args([
         "package",
         "--list",
         "--allow-dirty",
@@ -260,7 +268,7 @@ fn crate_packages_for_a_registry() {
             "{unwanted} packaged:\n{list}"
         );
     }
-    run(cargo().args(["package", "--allow-dirty", "--quiet", "-p", "pinns"]));
+    run_to_end(cargo().args(["package", "--allow-dirty", "--quiet", "-p", "pinns"]));
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

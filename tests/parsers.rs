@@ -8,7 +8,6 @@
 
 use std::path::{Component, Path};
 
-use clap::Parser;
 use pinns::{IdMap, Kind, Sysctl, check_name};
 use proptest::prelude::*;
 
@@ -267,71 +266,5 @@ proptest! {
             let comps: Vec<Component<'_>> = Path::new(&name).components().collect();
             prop_assert_eq!(comps, vec![Component::Normal(name.as_ref())]);
         }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The command line as a whole: any argv parses or is refused, never panics.
-
-fn token() -> impl Strategy<Value = String> {
-    prop_oneof![
-        prop::sample::select(vec![
-            "pin",
-            "unpin",
-            "list",
-            "exec",
-            "completions",
-            "-d",
-            "--dir",
-            "-f",
-            "--filename",
-            "-n",
-            "--net",
-            "--net=host",
-            "--net=",
-            "-i",
-            "--ipc",
-            "-u",
-            "--uts",
-            "-c",
-            "--cgroup",
-            "-U",
-            "--user",
-            "--user=host",
-            "-m",
-            "--mnt",
-            "-p",
-            "--pid",
-            "-t",
-            "--time",
-            "-s",
-            "--sysctl",
-            "--uid-mapping",
-            "--gid-mapping",
-            "--from-pid",
-            "--loopback",
-            "--monotonic",
-            "--boottime",
-            "--json",
-            "-v",
-            "--",
-            "-",
-            "--help",
-            "bash",
-        ])
-        .prop_map(str::to_string),
-        "[a-z0-9=./@\\-]{0,12}",
-        any::<String>(),
-    ]
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
-
-    #[test]
-    fn any_command_line_parses_or_is_refused(args in prop::collection::vec(token(), 0..8)) {
-        let argv = std::iter::once("pinns".to_string()).chain(args);
-        // Parsing only: no command is run.
-        let _ = pinns::cli::Cli::try_parse_from(argv);
     }
 }

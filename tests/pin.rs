@@ -4,11 +4,13 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::fs;
-use std::io::Read;
+use std::os::fd::AsFd;
 use std::os::unix::fs::{MetadataExt, symlink};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -25,10 +27,10 @@ fn nsenter(flag: &str, pin: &Path, cmd: &[&str]) -> String {
 /// `net.core.devconf_inherit_init_net`): a pod's value read back proves
 /// the write only if it differs.
 fn not_the_fresh_ip_forward(d: &PinDir) -> &'static str {
-    d.ok(&["-f", "fresh-forward", "--net"]);
+    d.must(&["-f", "fresh-forward", "--net"]);
     let pin = d.pin("net", "fresh-forward");
     let fresh = nsenter("net", &pin, &["cat", "/proc/sys/net/ipv4/ip_forward"]);
-    d.ok(&["unpin", "-f", "fresh-forward"]);
+    d.must(&["unpin", "-f", "fresh-forward"]);
     if fresh.trim() == "1" { "0" } else { "1" }
 }
 
@@ -40,7 +42,7 @@ fn crio_pod_with_sysctls() {
     let (host_forward, host_range) = (host("ip_forward"), host("ping_group_range"));
     let forward = not_the_fresh_ip_forward(&d);
     let forward_sysctl = format!("net.ipv4.ip_forward={forward}");
-    let out = d.ok(&[
+    let out = d.must(&[
         "-f",
         name,
         "-s",
@@ -85,11 +87,11 @@ fn crio_pod_with_sysctls() {
 #[test]
 fn host_mode_pins_the_current_namespace() {
     let d = PinDir::new();
-    d.ok(&["-f", "h", "--ipc", "--uts", "--net=host"]);
+    d.must(&["-f", "h", "--ipc", "--uts", "--net=host"]);
     assert_eq!(inode(&d.pin("net", "h")), own_ns("net"));
     assert_ne!(inode(&d.pin("ipc", "h")), own_ns("ipc"));
     let d2 = PinDir::new();
-    d2.ok(&[
+    d2.must(&[
         "-f",
         "all-host",
         "-n=host",
@@ -123,7 +125,7 @@ fn crio_user_namespace_pod() {
         fs::write(&pin, b"").unwrap();
         std::os::unix::fs::chown(&pin, Some(100000), Some(100000)).unwrap();
     }
-    d.ok(&[
+    d.must(&[
         "-f",
         name,
         "--ipc",
@@ -194,11 +196,11 @@ fn every_type_at_once() {
     if !pid {
         let out = d.pinns(&args);
         assert_eq!(stderr(&out), common::kernel::NO_PID_NS_IOCTL);
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.code(), Some(1));
         assert!(fs::read_dir(d.path()).unwrap().next().is_none());
         args.retain(|a| *a != "-p");
     }
-    d.ok(&args);
+    d.must(&args);
     let flags = [
         ("user", libc::CLONE_NEWUSER),
         ("mnt", libc::CLONE_NEWNS),
@@ -226,7 +228,7 @@ fn mntns_is_one_unbindable_self_mount_after_32_parallel_pins() {
     let dir = d.path().to_str().unwrap().to_string();
     let children: Vec<_> = (0..32)
         .map(|i| {
-            Command::new(PINNS)
+            pinns_command()
                 .args(["-d", &dir, "-f", &format!("m{i}"), "-m"])
                 .stderr(Stdio::piped())
                 .spawn()
@@ -235,7 +237,11 @@ fn mntns_is_one_unbindable_self_mount_after_32_parallel_pins() {
         .collect();
     for child in children {
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let mntns = d.path().join("mntns");
     let selfs: Vec<_> = mounts_under(d.path())
@@ -256,8 +262,8 @@ fn mntns_is_one_unbindable_self_mount_after_32_parallel_pins() {
 #[test]
 fn type_dirs_are_shared_mounts_of_their_own() {
     let d = PinDir::new();
-    d.ok(&["-f", "a", "--net", "--ipc"]);
-    d.ok(&["-f", "b", "--net", "--ipc"]);
+    d.must(&["-f", "a", "--net", "--ipc"]);
+    d.must(&["-f", "b", "--net", "--ipc"]);
     for ty in ["netns", "ipcns"] {
         let dir = d.path().join(ty);
         let mounts: Vec<_> = mounts_under(d.path())
@@ -280,22 +286,20 @@ fn type_dirs_are_shared_mounts_of_their_own() {
     assert_eq!(ns_mounts_under(d.path()).len(), 4);
 }
 
-/// The helper child dies with pinns, and nothing keeps the output pipe
-/// open: CRI-O reads it to end-of-file with no timeout.
+/// The helper child dies with pinns, and nothing keeps pinns's output
+/// open: CRI-O reads stdout and stderr combined, through one pipe, to end
+/// of file with no timeout. This test is a child subreaper and starts
+/// pinns in a process group of its own, so a process pinns left behind is
+/// handed to the test rather than to pid 1, and is seen by its group, alive
+/// or a zombie not reaped.
 #[test]
 fn no_process_survives_and_output_reaches_eof() {
+    become_subreaper();
     let d = PinDir::new();
-    let dir = d.path().to_str().unwrap().to_string();
     for args in [
         vec!["--net", "--ipc", "--uts"],
         vec![
-            "--user",
-            "--uid-mapping=0-100000-65536",
-            "--gid-mapping=0-100000-65536",
-            "--mnt",
-            "--net",
-            "--pid",
-            "--time",
+            "--user", UID_MAP, GID_MAP, "--mnt", "--net", "--pid", "--time",
         ],
     ] {
         let mut args = args;
@@ -305,51 +309,51 @@ fn no_process_survives_and_output_reaches_eof() {
             args.retain(|a| *a != "--pid");
         }
         let name = format!("n{}", args.len());
-        let mut child = Command::new(PINNS)
-            .args(["-d", &dir, "-f", &name])
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+        let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
+        // The command, and with it this process's copies of the write end,
+        // is dropped once pinns has started.
+        let mut child = d
+            .command(&[&["-f", name.as_str()][..], &args].concat())
+            .stdout(Stdio::from(write.try_clone().unwrap()))
+            .stderr(Stdio::from(write))
+            .process_group(0)
             .spawn()
             .unwrap();
-        let pid = child.id();
-        let mut out = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            out.read_to_end(&mut buf).unwrap();
-        });
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !reader.is_finished() {
-            assert!(
-                Instant::now() < deadline,
-                "stdout never reached EOF: a descendant holds it"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        let pgid = child.id() as i32;
+        d.track_group(pgid);
+        let output = drain(&[read.as_fd()], Instant::now() + Duration::from_secs(10))
+            .unwrap_or_else(|e| {
+                let group: Vec<Proc> = procs().into_iter().filter(|p| p.pgrp == pgid).collect();
+                panic!("{args:?}: output never reached end of file ({e}): {group:#?}")
+            });
         let status = child.wait().unwrap();
-        assert!(status.success());
-        // No process has pinns as its parent any more (it is gone), and
-        // no process anywhere still runs the pinns binary for this name.
+        assert!(status.success(), "{args:?}: {status}");
+        assert_eq!(output, [Vec::<u8>::new()], "{args:?}: printed on success");
+        // pinns reaps its helper before it exits: once pinns is reaped,
+        // nothing of its group is left, not even a zombie.
+        let left: Vec<Proc> = procs().into_iter().filter(|p| p.pgrp == pgid).collect();
+        assert!(left.is_empty(), "{args:?}: left behind by pinns: {left:#?}");
+        // Nor does any process anywhere still run pinns for this DIR.
+        let dir = d.path().to_str().unwrap();
         for entry in fs::read_dir("/proc").unwrap().flatten() {
             let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else {
                 continue;
             };
             let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
             assert!(
-                !(cmdline.contains(&dir) && cmdline.contains(PINNS)),
+                !(cmdline.contains(dir) && cmdline.contains(PINNS)),
                 "left running: {cmdline}"
             );
-            let stat = fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-            let ppid = stat
-                .rsplit(')')
-                .next()
-                .and_then(|s| s.split_whitespace().nth(1));
-            assert_ne!(
-                ppid,
-                Some(pid.to_string().as_str()),
-                "a child of pinns survives"
-            );
         }
+        check_whole(
+            d.path(),
+            &name,
+            &args
+                .iter()
+                .filter_map(|a| a.strip_prefix("--").filter(|t| !t.contains('=')))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
     }
 }
 
@@ -406,82 +410,206 @@ fn rollback_when_a_later_pin_is_refused() {
     assert!(ns_mounts_under(d.path()).is_empty());
 }
 
+/// What a bad command line must print: pinns's own one line, or the
+/// first line of clap's usage error (the rest is clap's usage text).
+enum Says {
+    Line(&'static str),
+    Clap(&'static str),
+}
+
 #[test]
 fn bad_input_is_refused_and_creates_nothing() {
+    use Says::{Clap, Line};
     let d = PinDir::new();
     let dir = d.path().join("never-made");
     let dir = dir.to_str().unwrap();
-    let cases: &[&[&str]] = &[
-        &["-f", "x"],
-        &["--net"],
-        &["-f", "", "--net"],
-        &["-f", ".", "--net"],
-        &["-f", "..", "--net"],
-        &["-f", "a/b", "--net"],
-        &["-f", "x", "--net", "host"],
-        &["-f", "x", "--net", "-s", "net.ipv4.ip_forward"],
-        &["-f", "x", "--net", "-s", "=1"],
-        &["-f", "x", "--net", "-s", "net.ipv4.ip_forward="],
-        &["-f", "x", "--net=host", "-s", "net.ipv4.ip_forward=1"],
-        &["-f", "x", "--ipc", "-s", "net.ipv4.ip_forward=1"],
-        &["-f", "x", "--net", "-s", "kernel.panic=1"],
-        &["-f", "x", "--net", "-s", "../../../etc/x=1"],
-        &["-f", "x", "--net", "-s", "net/../../kernel/x=1"],
-        &["-f", "x", "--user"],
-        &["-f", "x", "--user", "--uid-mapping=0-100000-65536"],
-        &[
-            "-f",
-            "x",
-            "--net",
-            "--uid-mapping=0-1-1",
-            "--gid-mapping=0-1-1",
-        ],
-        &[
-            "-f",
-            "x",
-            "--user",
-            "--uid-mapping=0-100000",
-            "--gid-mapping=0-100000-1",
-        ],
-        &[
-            "-f",
-            "x",
-            "--user",
-            "--uid-mapping=0-100000-0",
-            "--gid-mapping=0-100000-1",
-        ],
-        &[
-            "-f",
-            "x",
-            "--user",
-            "--uid-mapping=a-b-c",
-            "--gid-mapping=0-100000-1",
-        ],
-        &["-f", "x", "--net=guest"],
-        &["-f", "x", "--net", "--bogus"],
-        &["-f", "x", "--monotonic", "5", "--net"],
-        &["-f", "x", "--ipc", "--loopback"],
+    let cases: &[(&[&str], Says)] = &[
+        (
+            &["-f", "x"],
+            Line("no namespace type given: name at least one (for example --net)"),
+        ),
+        (
+            &["--net"],
+            Line("a pin name is required: -f/--filename NAME"),
+        ),
+        (
+            &["-f", "", "--net"],
+            Line("invalid pin name '': it is empty (a name is one path component)"),
+        ),
+        (
+            &["-f", ".", "--net"],
+            Line("invalid pin name '.': it is . or .. (a name is one path component)"),
+        ),
+        (
+            &["-f", "..", "--net"],
+            Line("invalid pin name '..': it is . or .. (a name is one path component)"),
+        ),
+        (
+            &["-f", "a/b", "--net"],
+            Line("invalid pin name 'a/b': it contains '/' (a name is one path component)"),
+        ),
+        (
+            &["-f", "x", "--net", "host"],
+            Clap("the subcommand 'host' cannot be used with:"),
+        ),
+        (
+            &["-f", "x", "--net", "-s", "net.ipv4.ip_forward"],
+            Line("invalid sysctl 'net.ipv4.ip_forward': expected KEY=VALUE"),
+        ),
+        (
+            &["-f", "x", "--net", "-s", "=1"],
+            Line("invalid sysctl '=1': the key is empty"),
+        ),
+        (
+            &["-f", "x", "--net", "-s", "net.ipv4.ip_forward="],
+            Line("invalid sysctl 'net.ipv4.ip_forward=': the value is empty"),
+        ),
+        (
+            &["-f", "x", "--net=host", "-s", "net.ipv4.ip_forward=1"],
+            Line(
+                "sysctl net.ipv4.ip_forward belongs to the net namespace, which this call \
+                 does not create anew (writing it would change the host's); add --net",
+            ),
+        ),
+        (
+            &["-f", "x", "--ipc", "-s", "net.ipv4.ip_forward=1"],
+            Line(
+                "sysctl net.ipv4.ip_forward belongs to the net namespace, which this call \
+                 does not create anew (writing it would change the host's); add --net",
+            ),
+        ),
+        (
+            &["-f", "x", "--net", "-s", "kernel.panic=1"],
+            Line(
+                "invalid sysctl 'kernel.panic=1': only net.*, kernel.shm*, kernel.msg*, \
+                 kernel.sem*, fs.mqueue.*, kernel.hostname and kernel.domainname belong to \
+                 a namespace pinns creates",
+            ),
+        ),
+        (
+            &["-f", "x", "--net", "-s", "../../../etc/x=1"],
+            Line("invalid sysctl '../../../etc/x=1': component '' would leave /proc/sys"),
+        ),
+        (
+            &["-f", "x", "--net", "-s", "net/../../kernel/x=1"],
+            Line("invalid sysctl 'net/../../kernel/x=1': component '..' would leave /proc/sys"),
+        ),
+        (
+            &["-f", "x", "--user"],
+            Line("a new user namespace (--user) needs both --uid-mapping and --gid-mapping"),
+        ),
+        (
+            &["-f", "x", "--user", "--uid-mapping=0-100000-65536"],
+            Line("a new user namespace (--user) needs both --uid-mapping and --gid-mapping"),
+        ),
+        (
+            &[
+                "-f",
+                "x",
+                "--net",
+                "--uid-mapping=0-1-1",
+                "--gid-mapping=0-1-1",
+            ],
+            Line("--uid-mapping and --gid-mapping need a new user namespace (--user)"),
+        ),
+        (
+            &[
+                "-f",
+                "x",
+                "--user",
+                "--uid-mapping=0-100000",
+                "--gid-mapping=0-100000-1",
+            ],
+            Line("invalid id mapping '0-100000': '0-100000' is not CONTAINER-HOST-SIZE"),
+        ),
+        (
+            &[
+                "-f",
+                "x",
+                "--user",
+                "--uid-mapping=0-100000-0",
+                "--gid-mapping=0-100000-1",
+            ],
+            Line("invalid id mapping '0-100000-0': size in '0-100000-0' must be at least 1"),
+        ),
+        (
+            &[
+                "-f",
+                "x",
+                "--user",
+                "--uid-mapping=a-b-c",
+                "--gid-mapping=0-100000-1",
+            ],
+            Line("invalid id mapping 'a-b-c': container id 'a' in 'a-b-c' is not a number"),
+        ),
+        (
+            &["-f", "x", "--net=guest"],
+            Clap("invalid value 'guest' for '--net[=<host>]'"),
+        ),
+        (
+            &["-f", "x", "--net", "--bogus"],
+            Clap("unexpected argument '--bogus' found"),
+        ),
+        (
+            &["-f", "x", "--monotonic", "5", "--net"],
+            Line("--monotonic and --boottime need a new time namespace (--time)"),
+        ),
+        (
+            &["-f", "x", "--ipc", "--loopback"],
+            Line("--loopback needs a new network namespace (--net)"),
+        ),
     ];
-    for args in cases {
+    for (args, says) in cases {
         let mut full = vec!["-d", dir];
         full.extend_from_slice(args);
         let out = pinns(&full);
-        let err = stderr(&out);
-        assert!(
-            matches!(out.status.code(), Some(1) | Some(2)),
-            "{args:?} exited {:?}: {err}",
-            out.status.code()
-        );
-        assert!(!err.is_empty(), "{args:?}: no message");
-        assert!(
-            err.starts_with("pinns: ") || err.starts_with("error: "),
-            "{args:?}: {err}"
-        );
-        if err.starts_with("pinns: ") {
-            assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        match says {
+            Line(line) => {
+                let err = out.assert_refused(2).stderr_text();
+                assert_eq!(err, format!("pinns: {line}\n"), "{args:?}");
+            }
+            Clap(first) => {
+                // clap's usage error: its first line, then usage text.
+                assert_eq!(out.code(), Some(2), "{args:?}: {}", stderr(&out));
+                assert!(out.stdout.is_empty(), "{args:?}: {}", stdout(&out));
+                let err = stderr(&out);
+                assert_eq!(
+                    err.lines().next(),
+                    Some(format!("error: {first}").as_str()),
+                    "{args:?}"
+                );
+            }
         }
         assert!(!Path::new(dir).exists(), "{args:?} created {dir}");
     }
+}
+
+/// A pin directory that cannot be opened is a failure at run time (1),
+/// not a usage error, and makes nothing.
+#[test]
+fn unusable_pin_directory_is_a_runtime_failure() {
+    let d = PinDir::new();
+    let file = d.path().join("a-file");
+    fs::write(&file, "data\n").unwrap();
+    for dir in [file.clone(), file.join("sub")] {
+        let out = pinns(&[
+            OsStr::new("-d"),
+            dir.as_os_str(),
+            OsStr::new("-f"),
+            OsStr::new("x"),
+            OsStr::new("--net"),
+        ]);
+        let err = out.assert_refused(1).stderr_text();
+        assert_eq!(
+            err,
+            format!(
+                "pinns: opening pin directory {}: Not a directory\n",
+                dir.display()
+            )
+        );
+    }
+    assert_eq!(fs::read(&file).unwrap(), b"data\n");
+    assert!(ns_mounts_under(d.path()).is_empty());
 }
 
 #[test]
@@ -512,7 +640,7 @@ fn second_pin_of_a_name_is_refused_and_the_first_still_works() {
     let d = PinDir::new();
     let forward = not_the_fresh_ip_forward(&d);
     let sysctl = format!("net.ipv4.ip_forward={forward}");
-    d.ok(&["-f", "twice", "--net", "-s", &sysctl]);
+    d.must(&["-f", "twice", "--net", "-s", &sysctl]);
     let first = inode(&d.pin("net", "twice"));
     let out = d.pinns(&["-f", "twice", "--net"]);
     let err = assert_one_line_failure(&out, 1);
@@ -533,11 +661,11 @@ fn second_pin_of_a_name_is_refused_and_the_first_still_works() {
 #[test]
 fn every_spelling_a_script_may_use() {
     let d = PinDir::new();
-    d.ok(&["-f", "s1", "-niu", "-s", "kernel.hostname=a"]);
-    d.ok(&["-f", "s2", "--net", "--sysctl", "net.ipv4.ip_forward=1"]);
-    d.ok(&["-f", "s3", "--net", "--sysctl=net.ipv4.ip_forward=1"]);
-    d.ok(&["--filename=s4", "--net=host", "--ipc"]);
-    d.ok(&[
+    d.must(&["-f", "s1", "-niu", "-s", "kernel.hostname=a"]);
+    d.must(&["-f", "s2", "--net", "--sysctl", "net.ipv4.ip_forward=1"]);
+    d.must(&["-f", "s3", "--net", "--sysctl=net.ipv4.ip_forward=1"]);
+    d.must(&["--filename=s4", "--net=host", "--ipc"]);
+    d.must(&[
         "pin",
         "-f",
         "s5",
@@ -582,17 +710,17 @@ fn symlinked_dir_is_fine() {
     let link = d.path().join("varrun");
     symlink(&real, &link).unwrap();
     let out = pinns(&["-d", link.to_str().unwrap(), "-f", "p", "--net", "--ipc"]);
-    assert_success(&out, &["-d", "varrun"]);
+    out.assert_success();
     assert_eq!(ns_type(&real.join("netns/p")), libc::CLONE_NEWNET);
     let out = pinns(&["unpin", "-d", link.to_str().unwrap(), "-f", "p"]);
-    assert_success(&out, &["unpin"]);
+    out.assert_success();
     assert!(!real.join("netns/p").exists());
 }
 
 #[test]
 fn json_output_names_each_pin() {
     let d = PinDir::new();
-    let out = d.ok(&["-f", "j", "--net", "--ipc=host", "--json"]);
+    let out = d.must(&["-f", "j", "--net", "--ipc=host", "--json"]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["name"], "j");
     assert_eq!(doc["dir"], d.path().to_str().unwrap());

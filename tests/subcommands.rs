@@ -25,11 +25,11 @@ fn fresh_pid_pin_makes_its_first_entrant_pid_1() {
         // Before 6.11: refused in one line, before anything is made.
         let out = d.pinns(&["-f", "p", "--pid"]);
         assert_eq!(stderr(&out), common::kernel::NO_PID_NS_IOCTL);
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.code(), Some(1));
         assert!(fs::read_dir(d.path()).unwrap().next().is_none());
         return;
     }
-    d.ok(&["-f", "p", "--pid"]);
+    d.must(&["-f", "p", "--pid"]);
     let pin = d.pin("pid", "p");
     assert_eq!(ns_type(&pin), libc::CLONE_NEWPID);
     assert_eq!(
@@ -68,14 +68,14 @@ fn pid_pin_from_pid_equals_the_process_namespace() {
         || fs::metadata(&target).is_ok_and(|_| inode(Path::new(&target)) != own_ns("pid")),
         "the new pid ns",
     );
-    d.ok(&["-f", "fp", "--pid", "--from-pid", &sleeper]);
+    d.must(&["-f", "fp", "--pid", "--from-pid", &sleeper]);
     assert_eq!(inode(&d.pin("pid", "fp")), inode(Path::new(&target)));
 }
 
 #[test]
 fn time_pin_offsets_show_inside() {
     let d = PinDir::new();
-    d.ok(&[
+    d.must(&[
         "-f",
         "t",
         "--time",
@@ -108,7 +108,7 @@ fn time_pin_offsets_show_inside() {
         .collect();
     assert_eq!(monotonic, ["monotonic", "500", "0"]);
     // Negative offsets, as unshare(1) allows.
-    d.ok(&["-f", "neg", "--time", "--monotonic", "-5"]);
+    d.must(&["-f", "neg", "--time", "--monotonic", "-5"]);
     let offsets = nsenter(&[
         &flag("time", &d.pin("time", "neg")),
         "cat",
@@ -135,7 +135,7 @@ fn from_pid_pins_equal_the_process_and_outlive_it() {
         .iter()
         .map(|t| inode(Path::new(&ns(t))))
         .collect();
-    d.ok(&["-f", "mig", "--net", "--ipc", "--uts", "--from-pid", &pid]);
+    d.must(&["-f", "mig", "--net", "--ipc", "--uts", "--from-pid", &pid]);
     pause.0.kill().unwrap();
     pause.0.wait().unwrap();
     for (ty, want) in ["net", "ipc", "uts"].iter().zip(want) {
@@ -165,7 +165,7 @@ fn from_pid_pins_equal_the_process_and_outlive_it() {
 #[test]
 fn loopback_is_up() {
     let d = PinDir::new();
-    d.ok(&["-f", "lo", "--net", "--loopback"]);
+    d.must(&["-f", "lo", "--net", "--loopback"]);
     let link = nsenter(&[
         &flag("net", &d.pin("net", "lo")),
         "ip",
@@ -175,7 +175,7 @@ fn loopback_is_up() {
         "lo",
     ]);
     assert!(link.contains("UP"), "{link}");
-    d.ok(&["-f", "down", "--net"]);
+    d.must(&["-f", "down", "--net"]);
     let link = nsenter(&[
         &flag("net", &d.pin("net", "down")),
         "ip",
@@ -193,7 +193,7 @@ fn loopback_is_up() {
 #[test]
 fn exec_runs_inside_and_passes_exit_codes() {
     let d = PinDir::new();
-    d.ok(&[
+    d.must(&[
         "-f",
         "e",
         "--net",
@@ -202,9 +202,9 @@ fn exec_runs_inside_and_passes_exit_codes() {
         "-s",
         "kernel.hostname=exec-host",
     ]);
-    let out = d.ok(&["exec", "-f", "e", "--", "hostname"]);
+    let out = d.must(&["exec", "-f", "e", "--", "hostname"]);
     assert_eq!(stdout(&out).trim(), "exec-host");
-    let out = d.ok(&["exec", "-f", "e", "--", "readlink", "/proc/self/ns/net"]);
+    let out = d.must(&["exec", "-f", "e", "--", "readlink", "/proc/self/ns/net"]);
     assert_eq!(
         stdout(&out).trim(),
         format!("net:[{}]", inode(&d.pin("net", "e")))
@@ -212,7 +212,7 @@ fn exec_runs_inside_and_passes_exit_codes() {
     let out = d.pinns(&["exec", "-f", "e", "--", "sh", "-c", "exit 7"]);
     assert_eq!(out.status.code(), Some(7));
     // Only some types.
-    let out = d.ok(&[
+    let out = d.must(&[
         "exec",
         "-f",
         "e",
@@ -226,7 +226,7 @@ fn exec_runs_inside_and_passes_exit_codes() {
     // passes. Before 6.11 a new one is refused in one line (tests/kernels.rs
     // runs a command in a running process's pinned one on every kernel).
     if common::kernel::has_pid_ns_ioctl() {
-        d.ok(&["-f", "ep", "--pid", "--net"]);
+        d.must(&["-f", "ep", "--pid", "--net"]);
         let out = d.pinns(&["exec", "-f", "ep", "--", "sh", "-c", "echo $$; exit 3"]);
         assert_eq!(out.status.code(), Some(3));
         assert_eq!(stdout(&out).trim(), "1");
@@ -245,7 +245,7 @@ fn exec_runs_inside_and_passes_exit_codes() {
 #[test]
 fn exec_enters_a_user_namespace_pod() {
     let d = PinDir::new();
-    d.ok(&[
+    d.must(&[
         "-f",
         "u",
         "--user",
@@ -257,7 +257,7 @@ fn exec_enters_a_user_namespace_pod() {
         "-s",
         "kernel.hostname=upod",
     ]);
-    let out = d.ok(&[
+    let out = d.must(&[
         "exec",
         "-f",
         "u",
@@ -279,7 +279,7 @@ fn exec_enters_a_user_namespace_pod() {
 #[test]
 fn unpin_is_lazy_idempotent_and_cleans_leftovers() {
     let d = PinDir::new();
-    d.ok(&["-f", "u", "--net", "--ipc"]);
+    d.must(&["-f", "u", "--net", "--ipc"]);
     let net = d.pin("net", "u");
     let ino = inode(&net);
     // A process inside keeps running, in the same namespace.
@@ -293,7 +293,7 @@ fn unpin_is_lazy_idempotent_and_cleans_leftovers() {
         || fs::metadata(&link).is_ok_and(|_| inode(Path::new(&link)) == ino),
         "nsenter",
     );
-    d.ok(&["unpin", "-f", "u"]);
+    d.must(&["unpin", "-f", "u"]);
     assert!(!net.exists() && !d.pin("ipc", "u").exists());
     assert!(ns_mounts_under(d.path()).is_empty());
     assert_eq!(
@@ -302,7 +302,7 @@ fn unpin_is_lazy_idempotent_and_cleans_leftovers() {
         "the process was moved or killed"
     );
     // Missing is fine; so is a missing DIR.
-    d.ok(&["unpin", "-f", "u"]);
+    d.must(&["unpin", "-f", "u"]);
     let out = pinns(&[
         "unpin",
         "-d",
@@ -310,14 +310,14 @@ fn unpin_is_lazy_idempotent_and_cleans_leftovers() {
         "-f",
         "u",
     ]);
-    assert_success(&out, &["unpin nowhere"]);
+    out.assert_success();
     // An empty leftover (a crash between create and mount) is removed.
     fs::write(&net, b"").unwrap();
-    d.ok(&["unpin", "-f", "u", "--net"]);
+    d.must(&["unpin", "-f", "u", "--net"]);
     assert!(!net.exists());
     // Only the named types.
-    d.ok(&["-f", "v", "--net", "--ipc"]);
-    d.ok(&["unpin", "-f", "v", "--ipc"]);
+    d.must(&["-f", "v", "--net", "--ipc"]);
+    d.must(&["unpin", "-f", "v", "--ipc"]);
     assert!(d.pin("net", "v").exists() && !d.pin("ipc", "v").exists());
     // Something that is not a pin is left alone, with an error.
     fs::create_dir_all(d.path().join("utsns")).unwrap();
@@ -331,13 +331,13 @@ fn unpin_is_lazy_idempotent_and_cleans_leftovers() {
 #[test]
 fn list_reports_live_and_stale() {
     let d = PinDir::new();
-    let out = d.ok(&["list", "--json"]);
+    let out = d.must(&["list", "--json"]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["names"].as_array().unwrap().len(), 0);
-    d.ok(&["-f", "a", "--net", "--uts"]);
-    d.ok(&["-f", "b", "--ipc"]);
+    d.must(&["-f", "a", "--net", "--uts"]);
+    d.must(&["-f", "b", "--ipc"]);
     fs::write(d.pin("net", "stale"), b"").unwrap();
-    let out = d.ok(&["list", "--json"]);
+    let out = d.must(&["list", "--json"]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["dir"], d.path().to_str().unwrap());
     let names = doc["names"].as_array().unwrap();
@@ -359,7 +359,7 @@ fn list_reports_live_and_stale() {
     assert_eq!(stale["type"], "net");
     assert_eq!(by_name("b")["pins"][0]["type"], "ipc");
     // The table has a line per pin.
-    let table = stdout(&d.ok(&["list"]));
+    let table = stdout(&d.must(&["list"]));
     assert!(table.starts_with("NAME"), "{table}");
     assert_eq!(table.lines().count(), 1 + 4, "{table}");
     // NAME TYPE INODE STATE PROCS: a stale pin has no process count.
@@ -377,7 +377,7 @@ fn list_reports_live_and_stale() {
 #[test]
 fn later_pins_propagate_to_other_mount_namespaces_once() {
     let d = PinDir::new();
-    d.ok(&["-f", "first", "--net"]);
+    d.must(&["-f", "first", "--net"]);
     let view = d.path().join("view");
     fs::create_dir(&view).unwrap();
     let ready = d.path().join("ready");
@@ -397,7 +397,7 @@ fn later_pins_propagate_to_other_mount_namespaces_once() {
         .unwrap();
     let other = ChildOutput(Some(other));
     wait_for(|| ready.exists(), "the other mount namespace");
-    d.ok(&["-f", "second", "--net"]);
+    d.must(&["-f", "second", "--net"]);
     fs::write(&go, b"").unwrap();
     let out = other.finish();
     assert_eq!(out.trim(), "1", "the pin appeared {} times", out.trim());
@@ -425,14 +425,14 @@ impl Drop for ChildOutput {
 /// With -d /run the net pin is where `ip netns` looks, both ways round.
 #[test]
 fn ip_netns_works_on_our_pins_and_we_on_its() {
-    let mut d = PinDir::new();
+    let d = PinDir::new();
     let ours = unique("ours");
     let theirs = unique("theirs");
-    d.also.push(("/run".into(), ours.clone()));
-    d.also.push(("/run".into(), theirs.clone()));
+    d.track("/run", &ours);
+    d.track("/run", &theirs);
     let _ip_guard = IpNetns(theirs.clone());
     let out = pinns(&["-d", "/run", "-f", &ours, "--net", "--loopback"]);
-    assert_success(&out, &["pin /run"]);
+    out.assert_success();
     let list = sh("ip", &["netns", "list"]);
     assert!(
         list.lines()
@@ -454,7 +454,7 @@ fn ip_netns_works_on_our_pins_and_we_on_its() {
             .any(|e| e["name"] == theirs.as_str())
     );
     let out = pinns(&["unpin", "-d", "/run", "-f", &theirs]);
-    assert_success(&out, &["unpin /run"]);
+    out.assert_success();
     assert!(!Path::new("/run/netns").join(&theirs).exists());
 }
 
@@ -471,15 +471,13 @@ impl Drop for IpNetns {
 /// Runs `docs/SCRIPT ARGS` with the built binary as `PINNS`, asserts it
 /// succeeded, and returns what it printed.
 fn run_doc(script: &str, args: &[&str]) -> String {
-    let out = Command::new("sh")
-        .arg(format!("{}/docs/{script}", env!("CARGO_MANIFEST_DIR")))
-        .args(args)
-        .env("PINNS", PINNS)
-        .output()
-        .unwrap();
-    let text = stdout(&out);
-    assert!(out.status.success(), "{script}: {text}{}", stderr(&out));
-    text
+    must(
+        Command::new("sh")
+            .arg(format!("{}/docs/{script}", env!("CARGO_MANIFEST_DIR")))
+            .args(args)
+            .env("PINNS", PINNS),
+    )
+    .stdout_text()
 }
 
 /// The README's examples, run as written.
@@ -500,7 +498,7 @@ fn readme_examples_run() {
             "README.md does not show docs/{script} as it is"
         );
     }
-    let mut d = PinDir::new();
+    let d = PinDir::new();
     let pod = unique("pod");
     let text = run_doc(
         "pod-namespaces.sh",
@@ -517,7 +515,7 @@ fn readme_examples_run() {
     assert!(pin_files_under(d.path()).is_empty());
 
     let name = unique("blue");
-    d.also.push(("/run".into(), name.clone()));
+    d.track("/run", &name);
     let text = run_doc("ip-netns-style.sh", &[name.as_str()]);
     assert!(
         text.contains("LOOPBACK,UP") && text.contains("127.0.0.1/8"),
@@ -552,14 +550,13 @@ fn readme_examples_run() {
 
     // Leaked pins: prune removes the leftovers and keeps the notes.
     let pod = unique("leak");
-    let out = Command::new("sh")
-        .arg(format!("{docs}leaked-pins.sh"))
-        .args([d.path().to_str().unwrap(), &pod])
-        .env("PINNS", PINNS)
-        .output()
-        .unwrap();
+    let out = must(
+        Command::new("sh")
+            .arg(format!("{docs}leaked-pins.sh"))
+            .args([d.path().to_str().unwrap(), &pod])
+            .env("PINNS", PINNS),
+    );
     let text = stdout(&out);
-    assert!(out.status.success(), "{text}{}", stderr(&out));
     let leaked = |ty: &str| d.path().join(ty).join(format!("{pod}-leaked"));
     for ty in ["netns", "ipcns"] {
         let path = leaked(ty).display().to_string();
