@@ -269,14 +269,32 @@ impl PinDir {
 
 /// Whether the mount at the open directory `dir` may be unbindable:
 /// cloning an unbindable mount fails (`EINVAL`), so only a clone made
-/// proves it is not. (A caller that may not clone, or a kernel without
-/// open_tree, gets true: nothing to repair that it could repair.)
+/// proves it is not. (A caller that may not clone gets true: nothing to
+/// repair that it could repair.) Kernels without open_tree (before 5.2)
+/// are asked through the mount table instead.
 fn is_unbindable(dir: BorrowedFd<'_>) -> bool {
     let flags = OpenTreeFlags::OPEN_TREE_CLONE
         | OpenTreeFlags::OPEN_TREE_CLOEXEC
         | OpenTreeFlags::AT_EMPTY_PATH;
     // The clone, if made, is detached and vanishes when dropped.
-    rustix::mount::open_tree(dir, "", flags).is_err()
+    match rustix::mount::open_tree(dir, "", flags) {
+        Ok(_) => false,
+        Err(Errno::NOSYS) => listed_unbindable(dir).unwrap_or(true),
+        Err(_) => true,
+    }
+}
+
+/// Whether `/proc/self/mountinfo` shows the mount of the open file `fd`
+/// (found by its mount id) as unbindable; `None` when it cannot tell.
+fn listed_unbindable(fd: BorrowedFd<'_>) -> Option<bool> {
+    let id = mount_id(fd).ok()?;
+    let table = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let line = table
+        .lines()
+        .find(|l| l.split(' ').next().and_then(|f| f.parse::<u64>().ok()) == Some(id))?;
+    // The optional fields come after the sixth and end at " - ".
+    let (fields, _) = line.split_once(" - ")?;
+    Some(fields.split(' ').skip(6).any(|f| f == "unbindable"))
 }
 
 /// `struct mount_attr` of mount_setattr(2).

@@ -535,6 +535,23 @@ fn mnt_and_cgroup_pins_and_propagation_under_every_profile() {
             "[{p}]"
         );
 
+        // A pinns killed between self-binding mntns and making it
+        // unbindable left it half set up: the next one repairs it, whether
+        // or not the kernel can clone mounts to tell.
+        let half = d.path().join("half");
+        let half_mntns = half.join("mntns");
+        fs::create_dir_all(&half_mntns).unwrap();
+        let half_path = half_mntns.to_str().unwrap();
+        sh("mount", &["--bind", half_path, half_path]);
+        d.track(&half, "m");
+        must_under(&p, &half, &["-f", "m", "--mnt", "--net"]);
+        let selfs: Vec<MountInfo> = mounts_under(&half)
+            .into_iter()
+            .filter(|m| m.mount_point == half_mntns)
+            .collect();
+        assert_eq!(selfs.len(), 1, "[{p}] {selfs:?}");
+        assert!(selfs[0].is_unbindable(), "[{p}] not repaired: {selfs:?}");
+
         let view = d.path().join("view");
         fs::create_dir(&view).unwrap();
         let ready = d.path().join("ready");
