@@ -175,7 +175,8 @@ fn a_kernel_without_a_namespace_type_is_named() {
     let mut cmd = pinns_command();
     cmd.arg("-d")
         .arg(&dir)
-        .args(["-f", "x", "--net", "--time"])
+        .args(["-f", "x", "--net"])
+        .args(common::kernel::has_time_ns().then_some("--time"))
         .args(pid_ns.then_some("--pid"));
     deny(
         &mut cmd,

@@ -200,6 +200,16 @@ fn every_type_at_once() {
         assert!(fs::read_dir(d.path()).unwrap().next().is_none());
         args.retain(|a| *a != "-p");
     }
+    // Before 5.6 a new time namespace is refused in one line, nothing left.
+    let time = common::kernel::has_time_ns();
+    if !time {
+        let out = d.pinns(&args);
+        assert_eq!(stderr(&out), common::kernel::NO_TIME_NS);
+        assert_eq!(out.code(), Some(1));
+        assert!(pin_files_under(d.path()).is_empty());
+        assert!(ns_mounts_under(d.path()).is_empty());
+        args.retain(|a| *a != "-t");
+    }
     d.must(&args);
     let flags = [
         ("user", libc::CLONE_NEWUSER),
@@ -212,14 +222,18 @@ fn every_type_at_once() {
         ("time", libc::CLONE_NEWTIME),
     ];
     let user = inode(&d.pin("user", "all"));
-    for (ty, flag) in flags.into_iter().filter(|(ty, _)| pid || *ty != "pid") {
+    let pinned = |ty: &str| (pid || ty != "pid") && (time || ty != "time");
+    for (ty, flag) in flags.into_iter().filter(|(ty, _)| pinned(ty)) {
         let pin = d.pin(ty, "all");
         assert_eq!(ns_type(&pin), flag, "{ty}");
         if ty != "user" {
             assert_eq!(owner_userns(&pin), user, "{ty} owner");
         }
     }
-    assert_eq!(ns_mounts_under(d.path()).len(), if pid { 8 } else { 7 });
+    assert_eq!(
+        ns_mounts_under(d.path()).len(),
+        8 - usize::from(!pid) - usize::from(!time)
+    );
 }
 
 #[test]
@@ -304,9 +318,13 @@ fn no_process_survives_and_output_reaches_eof() {
     ] {
         let mut args = args;
         // (Before 6.11 a new PID namespace is refused before the helper
-        // is forked: every_type_at_once checks that.)
+        // is forked, and before 5.6 a time namespace by the helper:
+        // every_type_at_once checks both.)
         if !common::kernel::has_pid_ns_ioctl() {
             args.retain(|a| *a != "--pid");
+        }
+        if !common::kernel::has_time_ns() {
+            args.retain(|a| *a != "--time");
         }
         let name = format!("n{}", args.len());
         let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
