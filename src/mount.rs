@@ -194,10 +194,10 @@ impl PinDir {
             }
         };
         // Fast path, no lock: set up by us or an earlier pinns already.
-        // (A pinns killed between self-binding mntns and making it
-        // unbindable leaves a mount root that is not unbindable: repaired
-        // below, under the lock.)
-        if self.is_mount_root(&fd, kind)? && (kind != Kind::Mnt || is_unbindable(fd.as_fd())) {
+        // (A pinns killed between a self-bind and its propagation change
+        // leaves a mount root of the wrong propagation: repaired below,
+        // under the lock.)
+        if self.is_mount_root(&fd, kind)? && !half_set_up(fd.as_fd(), kind) {
             return Ok(fd);
         }
         let _lock = self.lock()?;
@@ -205,12 +205,19 @@ impl PinDir {
             .type_dir(kind)?
             .ok_or_else(|| Error::os(format!("opening {}", display()), Errno::NOENT))?;
         if self.is_mount_root(&fd, kind)? {
-            if kind == Kind::Mnt && !is_unbindable(fd.as_fd()) {
-                rustix::mount::mount_change(
-                    fd_path(fd.as_fd()).as_str(),
-                    MountPropagationFlags::UNBINDABLE,
-                )
-                .with(|| format!("setting mount propagation of {}", display()))?;
+            if half_set_up(fd.as_fd(), kind) {
+                let steps: &[MountPropagationFlags] = if kind == Kind::Mnt {
+                    &[MountPropagationFlags::UNBINDABLE]
+                } else {
+                    &[
+                        MountPropagationFlags::PRIVATE,
+                        MountPropagationFlags::SHARED,
+                    ]
+                };
+                for &step in steps {
+                    rustix::mount::mount_change(fd_path(fd.as_fd()).as_str(), step)
+                        .with(|| format!("setting mount propagation of {}", display()))?;
+                }
             }
             return Ok(fd);
         }
@@ -284,9 +291,10 @@ fn is_unbindable(dir: BorrowedFd<'_>) -> bool {
     }
 }
 
-/// Whether `/proc/self/mountinfo` shows the mount of the open file `fd`
-/// (found by its mount id) as unbindable; `None` when it cannot tell.
-fn listed_unbindable(fd: BorrowedFd<'_>) -> Option<bool> {
+/// Whether `/proc/self/mountinfo` lists the mount of the open file `fd`
+/// (found by its mount id) with the optional field `field` (`unbindable`,
+/// or a prefix such as `shared:`); `None` when it cannot tell.
+fn listed_with(fd: BorrowedFd<'_>, field: &str) -> Option<bool> {
     let id = mount_id(fd).ok()?;
     let table = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
     let line = table
@@ -294,7 +302,46 @@ fn listed_unbindable(fd: BorrowedFd<'_>) -> Option<bool> {
         .find(|l| l.split(' ').next().and_then(|f| f.parse::<u64>().ok()) == Some(id))?;
     // The optional fields come after the sixth and end at " - ".
     let (fields, _) = line.split_once(" - ")?;
-    Some(fields.split(' ').skip(6).any(|f| f == "unbindable"))
+    Some(fields.split(' ').skip(6).any(|f| f.starts_with(field)))
+}
+
+fn listed_unbindable(fd: BorrowedFd<'_>) -> Option<bool> {
+    listed_with(fd, "unbindable")
+}
+
+/// Whether a type directory that is a mount root was left half set up, by
+/// a pinns killed between its self-bind and its propagation change:
+/// `mntns` not unbindable, or, where the set-up is in classic steps
+/// (kernels without mount_setattr, before 5.12), another one not shared.
+/// With mount_setattr the set-up is all or nothing (see
+/// [`attach_shared_self_bind`]), and nothing is looked up.
+fn half_set_up(dir: BorrowedFd<'_>, kind: Kind) -> bool {
+    if kind == Kind::Mnt {
+        return !is_unbindable(dir);
+    }
+    !has_mount_setattr() && listed_with(dir, "shared:") == Some(false)
+}
+
+/// Whether the kernel has mount_setattr(2) (5.12), asked once per process:
+/// a call with a zero size fails with `EINVAL` there, before it looks at
+/// anything, and with `ENOSYS` on kernels without it.
+fn has_mount_setattr() -> bool {
+    static ANSWER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ANSWER.get_or_init(|| {
+        // SAFETY: mount_setattr(2) with size 0 reads no memory and
+        // changes nothing: it fails on the size first.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_mount_setattr,
+                -1,
+                c"".as_ptr(),
+                0,
+                std::ptr::null::<MountAttr>(),
+                0usize,
+            )
+        };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS)
+    })
 }
 
 /// `struct mount_attr` of mount_setattr(2).

@@ -551,6 +551,27 @@ fn mnt_and_cgroup_pins_and_propagation_under_every_profile() {
             .collect();
         assert_eq!(selfs.len(), 1, "[{p}] {selfs:?}");
         assert!(selfs[0].is_unbindable(), "[{p}] not repaired: {selfs:?}");
+        // Likewise a type directory that the classic steps (kernels without
+        // mount_setattr) left bound to itself but not yet shared.
+        if !p.has_syscall("mount_setattr") {
+            let half = d.path().join("half-net");
+            let half_netns = half.join("netns");
+            fs::create_dir_all(&half_netns).unwrap();
+            let path = half_netns.to_str().unwrap();
+            sh("mount", &["--bind", path, path]);
+            sh("mount", &["--make-private", path]);
+            d.track(&half, "n");
+            must_under(&p, &half, &["-f", "n", "--net"]);
+            let selfs: Vec<MountInfo> = mounts_under(&half)
+                .into_iter()
+                .filter(|m| m.mount_point == half_netns)
+                .collect();
+            assert_eq!(selfs.len(), 1, "[{p}] {selfs:?}");
+            assert!(
+                selfs[0].peer_group().is_some(),
+                "[{p}] not repaired: {selfs:?}"
+            );
+        }
 
         let view = d.path().join("view");
         fs::create_dir(&view).unwrap();
