@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# pinns benchmark (issues 7, 12): user-space instructions and page faults per
+# pinns benchmark: user-space instructions and page faults per
 # call, pin/unpin latency, scale, memory per pod and throughput of pinns
 # against a static C floor, unshare(1), ip netns and pause-style pods (and
 # CRI-O's C pinns, when given). Run as root:

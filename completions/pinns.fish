@@ -26,17 +26,17 @@ end
 
 complete -c pinns -n "__fish_pinns_needs_command" -s d -l dir -d 'Pin directory; created (0755) if missing' -r -F
 complete -c pinns -n "__fish_pinns_needs_command" -s f -l filename -d 'Pin name: one path component (pins are DIR/<type>ns/NAME)' -r
-complete -c pinns -n "__fish_pinns_needs_command" -s n -l net -d 'New network namespace (=host: pin the current one)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
-complete -c pinns -n "__fish_pinns_needs_command" -s i -l ipc -d 'New IPC namespace (=host: pin the current one)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
-complete -c pinns -n "__fish_pinns_needs_command" -s u -l uts -d 'New UTS namespace (=host: pin the current one)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
-complete -c pinns -n "__fish_pinns_needs_command" -s c -l cgroup -d 'New cgroup namespace (=host: pin the current one)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
-complete -c pinns -n "__fish_pinns_needs_command" -s U -l user -d 'New user namespace, owning the other new ones; needs both mappings' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
-complete -c pinns -n "__fish_pinns_needs_command" -s m -l mnt -d 'New mount namespace (pinned in DIR/mntns, an unbindable mount)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
-complete -c pinns -n "__fish_pinns_needs_command" -s p -l pid -d 'New PID namespace, pinned before any process is in it' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
-complete -c pinns -n "__fish_pinns_needs_command" -s t -l time -d 'New time namespace (see --monotonic, --boottime)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
+complete -c pinns -n "__fish_pinns_needs_command" -s n -l net -d 'New network namespace (=host: the one pinns runs in)' -r -f -a "host\t''"
+complete -c pinns -n "__fish_pinns_needs_command" -s i -l ipc -d 'New IPC namespace (=host: the one pinns runs in)' -r -f -a "host\t''"
+complete -c pinns -n "__fish_pinns_needs_command" -s u -l uts -d 'New UTS namespace (=host: the one pinns runs in)' -r -f -a "host\t''"
+complete -c pinns -n "__fish_pinns_needs_command" -s c -l cgroup -d 'New cgroup namespace (=host: the one pinns runs in)' -r -f -a "host\t''"
+complete -c pinns -n "__fish_pinns_needs_command" -s U -l user -d 'New user namespace, owning the new others (needs --uid/--gid-mapping)' -r -f -a "host\t''"
+complete -c pinns -n "__fish_pinns_needs_command" -s m -l mnt -d 'New mount namespace (pinned in DIR/mntns, an unbindable mount)' -r -f -a "host\t''"
+complete -c pinns -n "__fish_pinns_needs_command" -s p -l pid -d 'New PID namespace, pinned before any process is in it' -r -f -a "host\t''"
+complete -c pinns -n "__fish_pinns_needs_command" -s t -l time -d 'New time namespace (see --monotonic, --boottime)' -r -f -a "host\t''"
 complete -c pinns -n "__fish_pinns_needs_command" -s s -l sysctl -d 'Set a sysctl inside the new namespaces before pinning (repeatable)' -r
-complete -c pinns -n "__fish_pinns_needs_command" -l uid-mapping -d 'Uid mapping of the new user namespace: CONTAINER-HOST-SIZE[@...]' -r
-complete -c pinns -n "__fish_pinns_needs_command" -l gid-mapping -d 'Gid mapping of the new user namespace: CONTAINER-HOST-SIZE[@...]' -r
+complete -c pinns -n "__fish_pinns_needs_command" -l uid-mapping -d 'Uid mapping of the new user namespace, e.g. 0-100000-65536' -r
+complete -c pinns -n "__fish_pinns_needs_command" -l gid-mapping -d 'Gid mapping of the new user namespace, e.g. 0-100000-65536' -r
 complete -c pinns -n "__fish_pinns_needs_command" -l from-pid -d 'Pin the namespaces of a running process instead of creating new ones' -r
 complete -c pinns -n "__fish_pinns_needs_command" -l monotonic -d 'CLOCK_MONOTONIC offset of the new time namespace, in seconds' -r
 complete -c pinns -n "__fish_pinns_needs_command" -l boottime -d 'CLOCK_BOOTTIME offset of the new time namespace, in seconds' -r
@@ -53,17 +53,17 @@ complete -c pinns -n "__fish_pinns_needs_command" -f -a "prune" -d 'Remove stale
 complete -c pinns -n "__fish_pinns_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -s d -l dir -d 'Pin directory; created (0755) if missing' -r -F
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -s f -l filename -d 'Pin name: one path component (pins are DIR/<type>ns/NAME)' -r
-complete -c pinns -n "__fish_pinns_using_subcommand pin" -s n -l net -d 'New network namespace (=host: pin the current one)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
-complete -c pinns -n "__fish_pinns_using_subcommand pin" -s i -l ipc -d 'New IPC namespace (=host: pin the current one)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
-complete -c pinns -n "__fish_pinns_using_subcommand pin" -s u -l uts -d 'New UTS namespace (=host: pin the current one)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
-complete -c pinns -n "__fish_pinns_using_subcommand pin" -s c -l cgroup -d 'New cgroup namespace (=host: pin the current one)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
-complete -c pinns -n "__fish_pinns_using_subcommand pin" -s U -l user -d 'New user namespace, owning the other new ones; needs both mappings' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
-complete -c pinns -n "__fish_pinns_using_subcommand pin" -s m -l mnt -d 'New mount namespace (pinned in DIR/mntns, an unbindable mount)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
-complete -c pinns -n "__fish_pinns_using_subcommand pin" -s p -l pid -d 'New PID namespace, pinned before any process is in it' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
-complete -c pinns -n "__fish_pinns_using_subcommand pin" -s t -l time -d 'New time namespace (see --monotonic, --boottime)' -r -f -a "host\t'Pin the namespace pinns itself runs in, rather than a new one'"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s n -l net -d 'New network namespace (=host: the one pinns runs in)' -r -f -a "host\t''"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s i -l ipc -d 'New IPC namespace (=host: the one pinns runs in)' -r -f -a "host\t''"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s u -l uts -d 'New UTS namespace (=host: the one pinns runs in)' -r -f -a "host\t''"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s c -l cgroup -d 'New cgroup namespace (=host: the one pinns runs in)' -r -f -a "host\t''"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s U -l user -d 'New user namespace, owning the new others (needs --uid/--gid-mapping)' -r -f -a "host\t''"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s m -l mnt -d 'New mount namespace (pinned in DIR/mntns, an unbindable mount)' -r -f -a "host\t''"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s p -l pid -d 'New PID namespace, pinned before any process is in it' -r -f -a "host\t''"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s t -l time -d 'New time namespace (see --monotonic, --boottime)' -r -f -a "host\t''"
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -s s -l sysctl -d 'Set a sysctl inside the new namespaces before pinning (repeatable)' -r
-complete -c pinns -n "__fish_pinns_using_subcommand pin" -l uid-mapping -d 'Uid mapping of the new user namespace: CONTAINER-HOST-SIZE[@...]' -r
-complete -c pinns -n "__fish_pinns_using_subcommand pin" -l gid-mapping -d 'Gid mapping of the new user namespace: CONTAINER-HOST-SIZE[@...]' -r
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -l uid-mapping -d 'Uid mapping of the new user namespace, e.g. 0-100000-65536' -r
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -l gid-mapping -d 'Gid mapping of the new user namespace, e.g. 0-100000-65536' -r
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -l from-pid -d 'Pin the namespaces of a running process instead of creating new ones' -r
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -l monotonic -d 'CLOCK_MONOTONIC offset of the new time namespace, in seconds' -r
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -l boottime -d 'CLOCK_BOOTTIME offset of the new time namespace, in seconds' -r
@@ -84,7 +84,7 @@ complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s t -l time -d 'Time
 complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s v -l verbose -d 'Print each pin removed'
 complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s h -l help -d 'Print help'
 complete -c pinns -n "__fish_pinns_using_subcommand list" -s d -l dir -d 'Pin directory' -r -F
-complete -c pinns -n "__fish_pinns_using_subcommand list" -l pid -d 'Show only the pins whose namespace process PID is in (ip netns identify)' -r
+complete -c pinns -n "__fish_pinns_using_subcommand list" -l pid -d 'PID is a process: show only pins of namespaces it is in (ip netns identify)' -r
 complete -c pinns -n "__fish_pinns_using_subcommand list" -l json -d 'Print JSON instead of a table'
 complete -c pinns -n "__fish_pinns_using_subcommand list" -s h -l help -d 'Print help'
 complete -c pinns -n "__fish_pinns_using_subcommand exec" -s d -l dir -d 'Pin directory' -r -F

@@ -14,7 +14,7 @@ const MAX_LINES: usize = 340;
 
 /// One line of a map: `size` ids from `container` inside map to `host`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Range {
+pub struct IdRange {
     /// First id inside the namespace.
     pub container: u32,
     /// First id outside it.
@@ -25,11 +25,11 @@ pub struct Range {
 
 /// A whole uid or gid map.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IdMap(Vec<Range>);
+pub struct IdMap(Vec<IdRange>);
 
 impl IdMap {
     /// The ranges, in the order given.
-    pub fn ranges(&self) -> &[Range] {
+    pub fn ranges(&self) -> &[IdRange] {
         &self.0
     }
 
@@ -50,7 +50,7 @@ impl IdMap {
     }
 }
 
-fn parse_range(text: &str) -> Result<Range, String> {
+fn parse_range(text: &str) -> Result<IdRange, String> {
     let fields: Vec<&str> = text.split('-').collect();
     let [container, host, size] = fields[..] else {
         return Err(format!("'{text}' is not CONTAINER-HOST-SIZE"));
@@ -63,7 +63,7 @@ fn parse_range(text: &str) -> Result<Range, String> {
             .parse::<u32>()
             .map_err(|_| format!("{what} '{field}' in '{text}' is too large"))
     };
-    let range = Range {
+    let range = IdRange {
         container: number(container, "container id")?,
         host: number(host, "host id")?,
         size: number(size, "size")?,

@@ -12,6 +12,15 @@
 //! (and [`identify`]), [`enter`](fn@enter) (and [`enter_with`]) and
 //! [`prune`](fn@prune).
 //!
+//! # Features
+//!
+//! - `cli` (default): the `pinns` binary's command line, with clap and
+//!   JSON output. A program that embeds the library turns it off:
+//!   `pinns = { version = "0.1", default-features = false }` builds with
+//!   rustix and libc alone.
+//! - `serde`: `Serialize` for the results ([`Pinned`], [`Entry`],
+//!   [`Pruned`], ...), as the command line prints them with `--json`.
+//!
 //! ```no_run
 //! use pinns::{Kind, Plan};
 //!
@@ -37,27 +46,29 @@
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-pub mod arena;
+/// The `pinns` binary's command line: not part of the library's API (its
+/// items may change in any release). It is public, and hidden, so that the
+/// binary and the tests that check its definition share one copy.
+#[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod cli;
-pub mod commands;
 mod enter;
 mod error;
 mod helper;
-pub mod idmap;
+mod idmap;
 mod list;
-pub mod mount;
+mod mount;
 mod netns_view;
 mod ns;
-pub mod parse;
 mod pin;
 mod plan;
 mod prune;
-pub mod sysctl;
+mod sysctl;
 mod unpin;
 
 pub use enter::{Entered, enter, enter_with};
 pub use error::{Error, Result};
-pub use idmap::IdMap;
+pub use idmap::{IdMap, IdRange};
 pub use list::{Entry, PinInfo, State, identify, list};
 pub use mount::Removed;
 pub use ns::{Kind, KindSet};

@@ -8,16 +8,17 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, StatxFlags};
 use rustix::io::Errno;
-use serde::Serialize;
 
 use crate::error::{Context, Error, Result};
 use crate::mount::{Nsfs, PinDir};
-use crate::ns::Kind;
+use crate::ns::{Kind, KindSet};
+#[cfg(feature = "serde")]
 use crate::pin::serialize_kind;
 
 /// Whether a pin still holds a namespace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum State {
     /// A namespace is mounted on the pin file.
     Live,
@@ -27,10 +28,14 @@ pub enum State {
 }
 
 /// One pin file under `DIR/<type>ns/`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct PinInfo {
     /// The namespace type, from the directory the pin is in.
-    #[serde(rename = "type", serialize_with = "serialize_kind")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "type", serialize_with = "serialize_kind")
+    )]
     pub kind: Kind,
     /// The pin file.
     pub path: PathBuf,
@@ -46,7 +51,8 @@ pub struct PinInfo {
 }
 
 /// Every pin of one NAME.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Entry {
     /// The pin name.
     pub name: String,
@@ -107,7 +113,7 @@ pub fn identify(dir: &Path, pid: u32) -> Result<Vec<Entry>> {
 }
 
 /// The types that have a live pin among `entries`.
-fn live_kinds(entries: &[Entry]) -> crate::KindSet {
+fn live_kinds(entries: &[Entry]) -> KindSet {
     entries
         .iter()
         .flat_map(|e| &e.pins)

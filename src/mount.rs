@@ -111,11 +111,6 @@ impl PinDir {
         })
     }
 
-    /// The directory's path, as given.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The path of NAME's pin of `kind`: `DIR/<type>ns/NAME`.
     pub fn pin_path(&self, kind: Kind, name: &str) -> PathBuf {
         // One allocation rather than join's two: an unpin makes eight.
@@ -446,8 +441,6 @@ fn mount_id(fd: BorrowedFd<'_>) -> Result<u64> {
 #[derive(Debug)]
 pub struct PinFile {
     fd: OwnedFd,
-    /// Whether this call created the file (rather than finding CRI-O's).
-    pub created: bool,
 }
 
 /// Opens the pin file `name` in the type directory `dir`, creating it when
@@ -464,7 +457,7 @@ pub fn open_pin_file(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<
         OFlags::RDONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
         Mode::from_raw_mode(PIN_FILE_MODE),
     ) {
-        Ok(fd) => return Ok(PinFile { fd, created: true }),
+        Ok(fd) => return Ok(PinFile { fd }),
         Err(Errno::EXIST) => {}
         Err(errno) => return Err(Error::os(format!("creating {}", display.display()), errno)),
     }
@@ -501,7 +494,7 @@ pub fn open_pin_file(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<
     }
     // The O_PATH descriptor is enough to mount onto, and it is the very
     // inode just checked.
-    Ok(PinFile { fd, created: false })
+    Ok(PinFile { fd })
 }
 
 /// Bind-mounts the namespace open at `ns` onto the pin file.
@@ -539,7 +532,7 @@ pub fn bind(ns: BorrowedFd<'_>, target: &PinFile, what: impl Fn() -> String) -> 
     }
 }
 
-/// What [`remove_pin`] found at a pin path.
+/// What unpinning found at a pin path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Removed {
     /// Nothing was there.
@@ -552,7 +545,12 @@ pub enum Removed {
 
 /// The device every namespace file is on: nsfs has a single superblock, so
 /// one `statx` of a path tells a pinned namespace from anything else,
-/// without opening it.
+/// without opening it. Listing and pruning look at every pin this way: one
+/// `statx` a pin is half the cost of opening each for `fstatfs` (3,000 pins:
+/// 1.6-3.4 ms against 2.7-6.5 ms). Unpinning, a few pins in a fresh
+/// process, uses `fstatfs` ([`remove_pin`]): finding the device first
+/// costs that process its first look in `/proc` (3 pins: 11.5 us against
+/// 4.4 us).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Nsfs {
     major: u32,

@@ -75,7 +75,7 @@ impl Kind {
     /// The link under `/proc/<pid>/ns/` that names the namespace a *new*
     /// namespace of this kind is reached through. PID and time namespaces
     /// apply to children only, so theirs are the `*_for_children` links.
-    pub const fn new_link(self) -> &'static str {
+    pub(crate) const fn new_link(self) -> &'static str {
         match self {
             Kind::Pid => "pid_for_children",
             Kind::Time => "time_for_children",
@@ -84,7 +84,7 @@ impl Kind {
     }
 
     /// The link under `/proc/<pid>/ns/` for the namespace a process is in.
-    pub const fn own_link(self) -> &'static str {
+    pub(crate) const fn own_link(self) -> &'static str {
         match self {
             Kind::Mnt => "mnt",
             other => other.name(),
@@ -92,7 +92,7 @@ impl Kind {
     }
 
     /// The `CLONE_NEW*` flag for unshare(2) and setns(2).
-    pub const fn clone_flag(self) -> libc::c_int {
+    pub(crate) const fn clone_flag(self) -> libc::c_int {
         match self {
             Kind::User => libc::CLONE_NEWUSER,
             Kind::Cgroup => libc::CLONE_NEWCGROUP,
@@ -107,7 +107,7 @@ impl Kind {
 
     /// The kernel option (and the release that brought it) a kernel needs
     /// for this kind, for errors that would otherwise be a bare `EINVAL`.
-    pub const fn kernel_feature(self) -> &'static str {
+    pub(crate) const fn kernel_feature(self) -> &'static str {
         match self {
             Kind::User => "CONFIG_USER_NS",
             Kind::Cgroup => "CONFIG_CGROUPS (Linux 4.6)",
@@ -124,7 +124,7 @@ impl Kind {
     /// rather than a thread of ours: user needs a single-threaded process,
     /// mnt cannot be pinned from inside itself, and pid and time only exist
     /// for the children of the process that unshared them.
-    pub const fn needs_helper(self) -> bool {
+    pub(crate) const fn needs_helper(self) -> bool {
         matches!(self, Kind::User | Kind::Mnt | Kind::Pid | Kind::Time)
     }
 
@@ -184,7 +184,7 @@ impl KindSet {
     }
 
     /// The union of the clone flags of the kinds in the set.
-    pub fn clone_flags(self) -> libc::c_int {
+    pub(crate) fn clone_flags(self) -> libc::c_int {
         self.iter().fold(0, |flags, k| flags | k.clone_flag())
     }
 }

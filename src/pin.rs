@@ -11,7 +11,6 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 
 use rustix::fs::{Mode, OFlags};
-use serde::Serialize;
 
 use crate::error::{Context, Error, Result};
 use crate::helper::{self, Helper, Setup};
@@ -20,10 +19,14 @@ use crate::ns::Kind;
 use crate::plan::{Plan, Source};
 
 /// One namespace pinned by [`pin`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Pinned {
     /// The namespace type.
-    #[serde(rename = "type", serialize_with = "serialize_kind")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "type", serialize_with = "serialize_kind")
+    )]
     pub kind: Kind,
     /// The pin file, `DIR/<type>ns/NAME`.
     pub path: PathBuf,
@@ -33,6 +36,8 @@ pub struct Pinned {
     pub host: bool,
 }
 
+/// A kind as its short name (`net`), as the command line spells it.
+#[cfg(feature = "serde")]
 pub(crate) fn serialize_kind<S: serde::Serializer>(kind: &Kind, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(kind.name())
 }

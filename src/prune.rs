@@ -15,14 +15,14 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, StatxAttributes, StatxFlags};
 use rustix::io::Errno;
-use serde::Serialize;
 
 use crate::error::{Context, Error, Result};
 use crate::mount::{Nsfs, PinDir};
 use crate::ns::Kind;
 
 /// What [`prune`] did under a pin directory.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Pruned {
     /// The pin directory, as given.
     pub dir: PathBuf,
@@ -32,12 +32,13 @@ pub struct Pruned {
     /// and left alone.
     pub kept: Vec<Kept>,
     /// The operations that failed; every other path was still attempted.
-    #[serde(skip)]
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub failed: Vec<Error>,
 }
 
 /// Something at a pin path that prune left alone, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Kept {
     /// The path, `DIR/<type>ns/NAME`.
     pub path: PathBuf,

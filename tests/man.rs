@@ -1,11 +1,11 @@
-//! The man pages in `man/` (issue 4): generated, committed, and checked.
+//! The man pages in `man/`: generated, committed, and checked.
 //!
-//! A page is clap_mangen's rendering of the clap definition in `src/cli.rs`
+//! A page is clap_mangen's rendering of the clap definition in `src/cli/definition.rs`
 //! (NAME, SYNOPSIS, DESCRIPTION, OPTIONS and, in pinns(8), the list of
 //! subcommands) followed by its hand-written sections, kept in
 //! `man/extra/<page>.roff` (EXIT STATUS, FILES, NOTES, EXAMPLES, SEE ALSO,
 //! in that order: the order of man-pages(7)). Edit the help text in
-//! `src/cli.rs` or a fragment in `man/extra/`, never `man/*.8`, and refresh
+//! `src/cli/definition.rs` or a fragment in `man/extra/`, never `man/*.8`, and refresh
 //! the pages with
 //!
 //! ```text
@@ -90,7 +90,7 @@ fn render(cmd: clap::Command) -> (String, String) {
     });
 
     let mut out: Vec<u8> = format!(
-        ".\\\" Generated from src/cli.rs and man/extra/{name}.roff: do not edit.\n\
+        ".\\\" Generated from src/cli/definition.rs and man/extra/{name}.roff: do not edit.\n\
          .\\\" To refresh: {REFRESH}\n"
     )
     .into_bytes();
@@ -122,7 +122,9 @@ fn render(cmd: clap::Command) -> (String, String) {
 ///   define the `Aq` string: keep the first pair;
 /// - it sets off a list of possible values with `.br`, an empty line and
 ///   `.br` ("skipping paragraph macro: br before sp"): `.sp` is what is meant;
-/// - the synopsis line ends in a space.
+/// - the synopsis line ends in a space;
+/// - an optional `=host` is set as a placeholder (`[=\fI<host>\fR]`):
+///   it is the literal value, bold, as `--help` shows it.
 fn tidy(generated: &str) -> String {
     const AQ: [&str; 2] = [".ie \\n(.g .ds Aq \\(aq", ".el .ds Aq '"];
     let mut seen_aq = false;
@@ -141,6 +143,7 @@ fn tidy(generated: &str) -> String {
     let mut out = lines.join("\n");
     out.push('\n');
     out.replace(".br\n\n.br\n", ".sp\n")
+        .replace("[=\\fI<host>\\fR]", "[=\\fBhost\\fR]")
 }
 
 /// The committed pages, by file name.
@@ -209,7 +212,7 @@ fn committed_pages_are_up_to_date() {
     }
     assert!(
         problems.is_empty(),
-        "{}\nThe man pages are generated from src/cli.rs and man/extra/*.roff; \
+        "{}\nThe man pages are generated from src/cli/definition.rs and man/extra/*.roff; \
          refresh them with:\n\n    {REFRESH}\n",
         problems.join("\n")
     );

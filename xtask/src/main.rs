@@ -5,9 +5,10 @@
 //! mandoc…). On a fresh Debian machine with only the Rust toolchain, this
 //! installs whichever of those packages are missing (as root, with
 //! apt-get), and cargo-deb (which packages pinns as a `.deb`; not in
-//! Debian) under `target/tools`, inside the checkout; then it runs
-//! `cargo test ARGS...` and exits with its status. `cargo xtask setup`
-//! only installs.
+//! Debian) under `target/tools`, inside the checkout; then it checks the
+//! library as a program embedding it builds it ([`LIBRARY_CHECKS`]), runs
+//! `cargo test ARGS...` and exits with the first failure's status.
+//! `cargo xtask setup` only installs.
 //!
 //! `cargo xtask kernel RELEASE -- CMD...` runs CMD (and everything it
 //! starts) as on kernel RELEASE (`4.18`, `5.4`, `5.10`, `5.14`, `6.1`,
@@ -69,12 +70,33 @@ const PACKAGES: &[(&str, &str)] = &[
     ("gcc", "C programs the tests and the bench build"),
 ];
 
+/// The library without the command line (`default-features = false`), as
+/// a runtime embedding it builds it: it compiles, its example builds, and
+/// its documentation, as docs.rs builds it, and the default build's have
+/// no warning (a broken or private link, a missing doc): each is run with
+/// `RUSTDOCFLAGS=-D warnings`, which only rustdoc reads.
+const LIBRARY_CHECKS: &[&[&str]] = &[
+    &["check", "--lib", "--no-default-features"],
+    &["build", "--example", "pin_pod", "--no-default-features"],
+    &[
+        "doc",
+        "--no-deps",
+        "--lib",
+        "--no-default-features",
+        "--features",
+        "serde",
+    ],
+    &["doc", "--no-deps"],
+];
+
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let task = args.next();
     let rest: Vec<String> = args.collect();
     let result = match task.as_deref() {
-        Some("test") => setup().and_then(|()| cargo_test(&rest)),
+        Some("test") => setup()
+            .and_then(|()| check_library())
+            .and_then(|()| cargo_test(&rest)),
         Some("setup") => setup().map(|()| ExitCode::SUCCESS),
         Some("kernel") => as_kernel(&rest),
         _ => {
@@ -170,6 +192,18 @@ fn missing_packages() -> Result<Vec<String>, String> {
         .filter(|n| !installed.contains(n))
         .map(str::to_string)
         .collect())
+}
+
+/// Runs [`LIBRARY_CHECKS`], stopping at the first that fails.
+fn check_library() -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for args in LIBRARY_CHECKS {
+        run(Command::new(&cargo)
+            .args(*args)
+            .current_dir(root())
+            .env("RUSTDOCFLAGS", "-D warnings"))?;
+    }
+    Ok(())
 }
 
 /// `kernel RELEASE [--] CMD...`: installs RELEASE's filter in this

@@ -1,11 +1,11 @@
 //! `pinns unpin`.
 
-use crate::cli::UnpinArgs;
+use crate::cli::definition::UnpinArgs;
 use crate::error::Result;
 use crate::mount::Removed;
 
 pub fn run(args: &UnpinArgs) -> Result<u8> {
-    let removed = crate::unpin(&args.dir, &args.name, args.types.kinds())?;
+    let removed = crate::unpin::unpin(&args.dir, &args.name, args.types.kinds())?;
     if args.verbose {
         let lines: String = removed
             .iter()
@@ -19,7 +19,7 @@ pub fn run(args: &UnpinArgs) -> Result<u8> {
                 format!("{what} {kind} pin {}\n", path.display())
             })
             .collect();
-        super::print(&lines)?;
+        super::print_unless_closed(&lines)?;
     }
     Ok(0)
 }

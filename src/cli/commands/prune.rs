@@ -1,12 +1,12 @@
 //! `pinns prune`: remove stale pins, saying what was removed and kept.
 
-use crate::cli::PruneArgs;
+use crate::cli::definition::PruneArgs;
 use crate::error::{Error, Result};
 
 pub fn run(args: &PruneArgs) -> Result<u8> {
-    let pruned = crate::prune(&args.dir, args.dry_run)?;
+    let pruned = crate::prune::prune(&args.dir, args.dry_run)?;
     if args.json {
-        super::print_json(&pruned)?;
+        super::print_unless_closed(&super::json(&pruned)?)?;
     } else {
         let verb = if args.dry_run {
             "would remove"
@@ -18,9 +18,9 @@ pub fn run(args: &PruneArgs) -> Result<u8> {
             .iter()
             .map(|path| format!("{verb} {}\n", path.display()))
             .collect();
-        super::print(&lines)?;
+        super::print_unless_closed(&lines)?;
         for kept in &pruned.kept {
-            eprintln!("pinns: kept {}: {}", kept.path.display(), kept.why);
+            super::print_error(&format!("kept {}: {}", kept.path.display(), kept.why));
         }
     }
     Error::collect(pruned.failed).map(|()| 0)

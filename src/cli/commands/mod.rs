@@ -1,6 +1,6 @@
 //! The subcommands: each turns its parsed arguments into library calls and
-//! prints the result. `main.rs` only parses and maps the outcome to an exit
-//! status.
+//! prints the result. `cli::main` only parses and maps the outcome to an
+//! exit status.
 
 mod completions;
 mod exec;
@@ -9,7 +9,7 @@ mod pin;
 mod prune;
 mod unpin;
 
-use crate::cli::{Cli, Command};
+use crate::cli::definition::{Cli, Command};
 use crate::error::Result;
 
 /// Runs the command line `cli` and returns the exit status: 0, unless a
@@ -26,17 +26,28 @@ pub fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-/// Writes `text` to standard output; a closed pipe is not our failure.
+/// Writes `text` to standard output. Every failure is an error, a closed
+/// pipe (`EPIPE`) included: for output whose loss matters (a pin's report).
 fn print(text: &str) -> Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(crate::error::Error::os(
-            "writing to standard output",
-            rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO),
-        )),
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| {
+            crate::error::Error::os(
+                "writing to standard output",
+                rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO),
+            )
+        })
+}
+
+/// Writes `text` to standard output, where a reader that has gone (a
+/// closed pipe: `pinns list | head -1`) is not a failure: what it did not
+/// read, it did not want.
+fn print_unless_closed(text: &str) -> Result<()> {
+    match print(text) {
+        Err(e) if e.errno() == Some(rustix::io::Errno::PIPE) => Ok(()),
+        other => other,
     }
 }
 
@@ -50,10 +61,10 @@ pub fn print_error(message: &str) {
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
-/// Prints `value` as one line of JSON.
-fn print_json(value: &impl serde::Serialize) -> Result<()> {
+/// `value` as one line of JSON.
+fn json(value: &impl serde::Serialize) -> Result<String> {
     // Only a path that is not UTF-8 can fail here.
     let text = serde_json::to_string(value)
         .map_err(|e| crate::error::Error::Refused(format!("printing JSON: {e}")))?;
-    print(&format!("{text}\n"))
+    Ok(format!("{text}\n"))
 }

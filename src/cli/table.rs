@@ -3,8 +3,8 @@
 //! while this file is out of date. Do not edit; refresh it with
 //!   PINNS_UPDATE_PARSE_TABLE=1 cargo test --test fast_parse
 
-use super::scan::Spec;
-use super::scan::Takes::*;
+use super::spec::Spec;
+use super::spec::Takes::*;
 
 /// `pinns [flags of pin]`.
 pub const TOP: &[Spec] = &[

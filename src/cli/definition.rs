@@ -1,5 +1,5 @@
 //! The command line, defined once: help, man pages, completions and the
-//! table the pin and unpin lines are read from (`src/parse/table.rs`) are
+//! table the pin and unpin lines are read from (`src/cli/table.rs`) are
 //! all generated from these definitions.
 //!
 //! With no subcommand, the arguments are those of `pin`: the command line
@@ -8,7 +8,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::ns::{Kind, KindSet};
 
@@ -17,14 +17,19 @@ pub const DEFAULT_DIR: &str = "/run";
 
 const ABOUT: &str = "Pin Linux namespaces to files, with no process left holding them";
 
+// The long texts are broken into lines here, under 100 columns: clap
+// prints them as they are (wrapping needs its `wrap_help` feature and the
+// terminal_size crate), and roff refills them in the man pages.
 const LONG_ABOUT: &str = "\
 Pin Linux namespaces to files, with no process left holding them.
 
-pinns creates new namespaces (or takes the caller's, or a running process's) \
-and bind-mounts each onto DIR/<type>ns/NAME, then exits: the namespaces live \
-on, held by the mounts alone, until `pinns unpin`. It is a drop-in for \
-CRI-O's pinns helper (no subcommand means `pin`), and with DIR=/run its \
-network pins are where `ip netns` looks.";
+pinns creates new namespaces (or takes the caller's, or a running process's) and bind-mounts
+each onto DIR/<type>ns/NAME, then exits: the namespaces live on, held by the mounts alone,
+until `pinns unpin`. It is a drop-in for CRI-O's pinns helper (no subcommand means `pin`),
+and with DIR=/run its network pins are where `ip netns` looks.
+
+Each namespace flag asks for a new namespace; with =host (--net=host) it pins the one pinns
+itself runs in instead.";
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -44,8 +49,7 @@ Examples:
     after_help = AFTER_HELP,
     args_conflicts_with_subcommands = true,
     subcommand_value_name = "COMMAND",
-    disable_help_subcommand = true,
-    max_term_width = 100
+    disable_help_subcommand = true
 )]
 pub struct Cli {
     /// The subcommand; none means `pin`.
@@ -66,27 +70,41 @@ pub enum Command {
         about = "Create (or take) namespaces and pin them under DIR/<type>ns/NAME (the default)",
         after_help = AFTER_HELP
     )]
-    Pin(Lazy<PinArgs>),
+    Pin(PinArgs),
     /// Unmount and remove the pins of NAME
-    Unpin(Lazy<UnpinArgs>),
+    Unpin(UnpinArgs),
     /// List every pinned NAME under DIR, live or stale, and who is inside
-    List(Lazy<ListArgs>),
+    List(ListArgs),
     /// Run a command inside NAME's pinned namespaces
-    Exec(Lazy<ExecArgs>),
+    Exec(ExecArgs),
     /// Remove stale pins: empty files no namespace is mounted on
-    Prune(Lazy<PruneArgs>),
+    Prune(PruneArgs),
     /// Print a shell completion script
-    Completions(Lazy<CompletionsArgs>),
+    Completions(CompletionsArgs),
 }
 
 /// `--<type>[=host]`: a new namespace, or the caller's own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum HostMode {
-    /// Pin the namespace pinns itself runs in, rather than a new one.
+    // (No doc comment: clap would list it under every namespace flag.)
     Host,
 }
 
-/// The arguments of `pin`.
+/// `--uid-mapping` and `--gid-mapping`, in full.
+const MAP_HELP_UID: &str = "\
+Uid mapping of the new user namespace: CONTAINER-HOST-SIZE maps SIZE uids, from CONTAINER
+inside the namespace to HOST outside it. Several ranges are joined with @, as CRI-O passes
+them (a trailing @ is fine): 0-100000-65536 maps uids 0-65535 to 100000-165535, and
+0-1000-1@1-100000-65535 maps 0 to 1000 and the rest from 100000 on.";
+
+const MAP_HELP_GID: &str = "\
+Gid mapping of the new user namespace, in the format of --uid-mapping: CONTAINER-HOST-SIZE
+maps SIZE gids, several ranges joined with @ (0-100000-65536).";
+
+// The arguments structs have plain comments, not doc comments: clap would
+// take a doc comment as the description of the subcommand they belong to.
+
+// The arguments of `pin`.
 #[derive(Debug, Args, Default)]
 pub struct PinArgs {
     /// Pin directory; created (0755) if missing
@@ -102,55 +120,57 @@ pub struct PinArgs {
     )]
     pub name: Option<String>,
 
-    /// New network namespace (=host: pin the current one)
-    #[arg(short = 'n', long, value_name = "host", num_args = 0..=1, require_equals = true)]
+    /// New network namespace (=host: the one pinns runs in)
+    #[arg(short = 'n', long, value_name = "host", num_args = 0..=1, require_equals = true, hide_possible_values = true)]
     pub net: Option<Option<HostMode>>,
 
-    /// New IPC namespace (=host: pin the current one)
-    #[arg(short = 'i', long, value_name = "host", num_args = 0..=1, require_equals = true)]
+    /// New IPC namespace (=host: the one pinns runs in)
+    #[arg(short = 'i', long, value_name = "host", num_args = 0..=1, require_equals = true, hide_possible_values = true)]
     pub ipc: Option<Option<HostMode>>,
 
-    /// New UTS namespace (=host: pin the current one)
-    #[arg(short = 'u', long, value_name = "host", num_args = 0..=1, require_equals = true)]
+    /// New UTS namespace (=host: the one pinns runs in)
+    #[arg(short = 'u', long, value_name = "host", num_args = 0..=1, require_equals = true, hide_possible_values = true)]
     pub uts: Option<Option<HostMode>>,
 
-    /// New cgroup namespace (=host: pin the current one)
-    #[arg(short = 'c', long, value_name = "host", num_args = 0..=1, require_equals = true)]
+    /// New cgroup namespace (=host: the one pinns runs in)
+    #[arg(short = 'c', long, value_name = "host", num_args = 0..=1, require_equals = true, hide_possible_values = true)]
     pub cgroup: Option<Option<HostMode>>,
 
-    /// New user namespace, owning the other new ones; needs both mappings
-    #[arg(short = 'U', long, value_name = "host", num_args = 0..=1, require_equals = true)]
+    /// New user namespace, owning the new others (needs --uid/--gid-mapping)
+    #[arg(short = 'U', long, value_name = "host", num_args = 0..=1, require_equals = true, hide_possible_values = true)]
     pub user: Option<Option<HostMode>>,
 
     /// New mount namespace (pinned in DIR/mntns, an unbindable mount)
-    #[arg(short = 'm', long, value_name = "host", num_args = 0..=1, require_equals = true)]
+    #[arg(short = 'm', long, value_name = "host", num_args = 0..=1, require_equals = true, hide_possible_values = true)]
     pub mnt: Option<Option<HostMode>>,
 
     /// New PID namespace, pinned before any process is in it
-    #[arg(short = 'p', long, value_name = "host", num_args = 0..=1, require_equals = true)]
+    #[arg(short = 'p', long, value_name = "host", num_args = 0..=1, require_equals = true, hide_possible_values = true)]
     pub pid: Option<Option<HostMode>>,
 
     /// New time namespace (see --monotonic, --boottime)
-    #[arg(short = 't', long, value_name = "host", num_args = 0..=1, require_equals = true)]
+    #[arg(short = 't', long, value_name = "host", num_args = 0..=1, require_equals = true, hide_possible_values = true)]
     pub time: Option<Option<HostMode>>,
 
     /// Set a sysctl inside the new namespaces before pinning (repeatable)
     #[arg(short = 's', long = "sysctl", value_name = "KEY=VALUE")]
     pub sysctls: Vec<String>,
 
-    /// Uid mapping of the new user namespace: `CONTAINER-HOST-SIZE[@...]`.
+    /// Uid mapping of the new user namespace, e.g. 0-100000-65536.
     #[arg(
         long = "uid-mapping",
         value_name = "MAP",
-        help = "Uid mapping of the new user namespace: CONTAINER-HOST-SIZE[@...]"
+        help = "Uid mapping of the new user namespace, e.g. 0-100000-65536",
+        long_help = MAP_HELP_UID
     )]
     pub uid_mapping: Option<String>,
 
-    /// Gid mapping of the new user namespace: `CONTAINER-HOST-SIZE[@...]`.
+    /// Gid mapping of the new user namespace, e.g. 0-100000-65536.
     #[arg(
         long = "gid-mapping",
         value_name = "MAP",
-        help = "Gid mapping of the new user namespace: CONTAINER-HOST-SIZE[@...]"
+        help = "Gid mapping of the new user namespace, e.g. 0-100000-65536",
+        long_help = MAP_HELP_GID
     )]
     pub gid_mapping: Option<String>,
 
@@ -198,7 +218,7 @@ impl PinArgs {
     }
 }
 
-/// Type flags that only select kinds (for unpin and exec).
+// Type flags that only select kinds (for unpin and exec).
 #[derive(Debug, Args, Default)]
 pub struct TypeSelection {
     /// Network namespace
@@ -246,7 +266,7 @@ impl TypeSelection {
     }
 }
 
-/// The arguments of `unpin`.
+// The arguments of `unpin`.
 #[derive(Debug, Args)]
 pub struct UnpinArgs {
     /// Pin directory
@@ -266,14 +286,14 @@ pub struct UnpinArgs {
     pub verbose: bool,
 }
 
-/// The arguments of `list`.
+// The arguments of `list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Pin directory
     #[arg(short = 'd', long = "dir", value_name = "DIR", default_value = "/run")]
     pub dir: PathBuf,
 
-    /// Show only the pins whose namespace process PID is in (ip netns identify)
+    /// PID is a process: show only pins of namespaces it is in (ip netns identify)
     #[arg(long = "pid", value_name = "PID")]
     pub pid: Option<u32>,
 
@@ -282,7 +302,7 @@ pub struct ListArgs {
     pub json: bool,
 }
 
-/// The arguments of `exec`.
+// The arguments of `exec`.
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// Pin directory
@@ -306,7 +326,7 @@ pub struct ExecArgs {
     pub command: Vec<OsString>,
 }
 
-/// The arguments of `prune`.
+// The arguments of `prune`.
 #[derive(Debug, Args)]
 pub struct PruneArgs {
     /// Pin directory
@@ -322,76 +342,10 @@ pub struct PruneArgs {
     pub json: bool,
 }
 
-/// The arguments of `completions`.
+// The arguments of `completions`.
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
-    /// The shell to print a completion script for
-    #[arg(value_enum)]
+    /// The shell: bash, elvish, fish, powershell or zsh
+    #[arg(value_enum, hide_possible_values = true)]
     pub shell: clap_complete::Shell,
-}
-
-/// A subcommand's arguments, defined only when that subcommand is used.
-///
-/// clap builds the whole command tree before parsing; deferring each
-/// subcommand's arguments (`Command::defer`) spares every run of `pinns`
-/// building the ones it does not use, about half the tree and most of its
-/// allocations. Help, man pages and completions build the full tree and
-/// see every argument as before.
-#[derive(Debug)]
-pub struct Lazy<T>(pub T);
-
-impl<T> std::ops::Deref for Lazy<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T: Args> Args for Lazy<T> {
-    fn augment_args(cmd: clap::Command) -> clap::Command {
-        cmd.defer(|cmd| keep_about(cmd, T::augment_args))
-    }
-
-    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        cmd.defer(|cmd| keep_about(cmd, T::augment_args_for_update))
-    }
-
-    fn group_id() -> Option<clap::Id> {
-        T::group_id()
-    }
-}
-
-/// Adds a subcommand's arguments but keeps its description: the arguments
-/// struct's own doc comment would replace it.
-fn keep_about(cmd: clap::Command, augment: fn(clap::Command) -> clap::Command) -> clap::Command {
-    let about = cmd.get_about().cloned();
-    let long_about = cmd.get_long_about().cloned();
-    let cmd = augment(cmd);
-    let cmd = match about {
-        Some(about) => cmd.about(about),
-        None => cmd.about(clap::builder::Resettable::Reset),
-    };
-    match long_about {
-        Some(long_about) => cmd.long_about(long_about),
-        None => cmd.long_about(clap::builder::Resettable::Reset),
-    }
-}
-
-impl<T: FromArgMatches> FromArgMatches for Lazy<T> {
-    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
-        T::from_arg_matches(matches).map(Lazy)
-    }
-
-    fn from_arg_matches_mut(matches: &mut ArgMatches) -> Result<Self, clap::Error> {
-        T::from_arg_matches_mut(matches).map(Lazy)
-    }
-
-    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
-        self.0.update_from_arg_matches(matches)
-    }
-
-    fn update_from_arg_matches_mut(&mut self, matches: &mut ArgMatches) -> Result<(), clap::Error> {
-        self.0.update_from_arg_matches_mut(matches)
-    }
 }

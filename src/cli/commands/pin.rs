@@ -1,7 +1,8 @@
 //! `pinns [pin]`: the CRI-O command line.
 
-use crate::cli::PinArgs;
+use crate::cli::definition::PinArgs;
 use crate::error::{Error, Result};
+use crate::pin::{Creator, Pinned};
 use crate::plan::Plan;
 
 /// Builds the plan from the flags, checking all of them before any work.
@@ -43,13 +44,13 @@ pub fn run(args: &PinArgs) -> Result<u8> {
     let plan = plan(args)?;
     // This process exits next: its own thread may stay in the new
     // namespaces, which spares starting another.
-    let pinned = crate::pin_with(&plan, crate::Creator::CallingThread)?;
+    let pinned = crate::pin::pin_with(&plan, Creator::CallingThread)?;
     // All or nothing: exit 1 must leave nothing, so a report that cannot
-    // be written undoes the pins (each is this call's: pin refuses a path
-    // that already holds one).
+    // be written, to a closed pipe too, undoes the pins (each is this
+    // call's: pin refuses a path that already holds one).
     report(args, &plan, &pinned).map_err(|err| {
         let kinds = pinned.iter().map(|p| p.kind).collect();
-        match crate::unpin(plan.dir(), plan.name(), kinds) {
+        match crate::unpin::unpin(plan.dir(), plan.name(), kinds) {
             Ok(_) => err,
             Err(teardown) => Error::Many(vec![err, teardown]),
         }
@@ -58,21 +59,21 @@ pub fn run(args: &PinArgs) -> Result<u8> {
 }
 
 /// Prints what was pinned, as `--json` or `-v` ask.
-fn report(args: &PinArgs, plan: &Plan, pinned: &[crate::Pinned]) -> Result<()> {
+fn report(args: &PinArgs, plan: &Plan, pinned: &[Pinned]) -> Result<()> {
     if args.json {
         // A struct, not a map, so the keys keep the documented order.
         #[derive(serde::Serialize)]
         struct Report<'a> {
             name: &'a str,
             dir: &'a std::path::Path,
-            pins: &'a [crate::Pinned],
+            pins: &'a [Pinned],
         }
         let report = Report {
             name: plan.name(),
             dir: plan.dir(),
             pins: pinned,
         };
-        super::print_json(&report)?;
+        super::print(&super::json(&report)?)?;
     } else if args.verbose {
         let lines: String = pinned
             .iter()

@@ -1,13 +1,13 @@
 //! `pinns list`: a table for people, JSON for programs.
 
-use crate::cli::ListArgs;
+use crate::cli::definition::ListArgs;
 use crate::error::Result;
 use crate::list::{Entry, State};
 
 pub fn run(args: &ListArgs) -> Result<u8> {
     let entries = match args.pid {
-        Some(pid) => crate::identify(&args.dir, pid)?,
-        None => crate::list(&args.dir)?,
+        Some(pid) => crate::list::identify(&args.dir, pid)?,
+        None => crate::list::list(&args.dir)?,
     };
     if args.json {
         // A struct, not a map, so the keys keep the documented order.
@@ -16,12 +16,12 @@ pub fn run(args: &ListArgs) -> Result<u8> {
             dir: &'a std::path::Path,
             names: &'a [Entry],
         }
-        super::print_json(&Report {
+        super::print_unless_closed(&super::json(&Report {
             dir: &args.dir,
             names: &entries,
-        })?;
+        })?)?;
     } else {
-        super::print(&table(&entries))?;
+        super::print_unless_closed(&table(&entries))?;
     }
     Ok(0)
 }

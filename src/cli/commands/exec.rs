@@ -3,7 +3,7 @@
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::Command;
 
-use crate::cli::ExecArgs;
+use crate::cli::definition::ExecArgs;
 use crate::error::{Error, Result};
 
 /// Exit status when the command could not be run (as env(1) and nsenter(1)).
@@ -12,7 +12,7 @@ const CANNOT_RUN: u8 = 126;
 const NOT_FOUND: u8 = 127;
 
 pub fn run(args: &ExecArgs) -> Result<u8> {
-    let entered = crate::enter_with(
+    let entered = crate::enter::enter_with(
         &args.dir,
         &args.name,
         args.types.kinds(),
@@ -25,12 +25,13 @@ pub fn run(args: &ExecArgs) -> Result<u8> {
     let failed = |e: std::io::Error| {
         // The kernel's ENOMEM here means the pinned pid namespace's init
         // has exited, after which it lets no process in.
-        let hint =
-            if entered.kinds.contains(crate::Kind::Pid) && e.raw_os_error() == Some(libc::ENOMEM) {
-                " (the pid namespace's first process has exited; the kernel lets no new process in)"
-            } else {
-                ""
-            };
+        let hint = if entered.kinds.contains(crate::ns::Kind::Pid)
+            && e.raw_os_error() == Some(libc::ENOMEM)
+        {
+            " (the pid namespace's first process has exited; the kernel lets no new process in)"
+        } else {
+            ""
+        };
         super::print_error(&format!("executing {shown}: {}{hint}", describe(&e)));
         if e.kind() == std::io::ErrorKind::NotFound {
             NOT_FOUND

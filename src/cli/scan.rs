@@ -2,9 +2,10 @@
 //! of data, generated from `Cli::command()` ([`super::table`]), and a scan
 //! of the command line against it. No clap code runs.
 //!
-//! clap builds its command tree on every run, then parses: cold code, most
-//! of a pin's user time (issue 12). The table is that tree built once, at
-//! development time, and kept in step by `tests/fast_parse.rs`, which
+//! clap builds its whole command tree on every run, then parses: cold
+//! code, which would be most of a pin's user time. The table is that tree
+//! built once, at development time, and kept in step by
+//! `tests/fast_parse.rs`, which
 //! regenerates it and fails when the committed one differs (as for the man
 //! pages and completions). What the scan reads is therefore the same
 //! definition; what it *accepts* is a strict subset of clap's grammar:
@@ -28,50 +29,18 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
+use super::definition::{Cli, Command, HostMode, PinArgs, TypeSelection, UnpinArgs};
+use super::spec::{Spec, Takes};
 use super::table;
-use crate::cli::{Cli, Command, HostMode, Lazy, PinArgs, TypeSelection, UnpinArgs};
-
-/// One argument of a command, as the table records it.
-#[derive(Debug)]
-pub struct Spec {
-    /// clap's id: the field's name.
-    pub id: &'static str,
-    /// `-x`.
-    pub short: Option<char>,
-    /// `--name`.
-    pub long: Option<&'static str>,
-    /// What the argument takes.
-    pub takes: Takes,
-    /// Whether clap refuses a line without it.
-    pub required: bool,
-    /// clap's `default_value`, used when the argument is absent.
-    pub default: Option<&'static str>,
-}
-
-/// How an argument takes values, as far as the scan models it.
-#[derive(Debug)]
-pub enum Takes {
-    /// A flag (`ArgAction::SetTrue`): no value.
-    Flag,
-    /// Exactly one value (`ArgAction::Set`).
-    Value,
-    /// One value per occurrence, repeatable (`ArgAction::Append`).
-    Append,
-    /// `--x` alone, or `--x=V` with V one of these (`num_args = 0..=1`,
-    /// `require_equals`).
-    OptionalEquals(&'static [&'static str]),
-    /// Anything the scan does not model (help, version, positionals,
-    /// conflicts, environment variables…): a line that uses it is clap's.
-    /// When `required` is also set, every line of the command is clap's.
-    Unmodelled,
-}
 
 /// Parses `args` (the first is the program name) from the table alone:
 /// `Some` only for a line clap would read the same way.
 pub fn parse(args: &[OsString]) -> Option<Cli> {
-    let command = match args.get(1).map(|first| first.to_str()) {
-        Some(Some("pin")) => Command::Pin(Lazy(pin_args(&scan(table::PIN, &args[2..])?)?)),
-        Some(Some("unpin")) => Command::Unpin(Lazy(unpin_args(&scan(table::UNPIN, &args[2..])?)?)),
+    // No program name at all (an empty argv) reads as no arguments.
+    let rest = args.get(1..).unwrap_or_default();
+    let command = match rest.first().map(|first| first.to_str()) {
+        Some(Some("pin")) => Command::Pin(pin_args(&scan(table::PIN, &rest[1..])?)?),
+        Some(Some("unpin")) => Command::Unpin(unpin_args(&scan(table::UNPIN, &rest[1..])?)?),
         // Any other word is a subcommand's name or a stray positional.
         Some(Some(first)) if !first.starts_with('-') => return None,
         Some(None) => return None,
@@ -80,7 +49,7 @@ pub fn parse(args: &[OsString]) -> Option<Cli> {
         _ => {
             return Some(Cli {
                 command: None,
-                pin: pin_args(&scan(table::TOP, &args[1..])?)?,
+                pin: pin_args(&scan(table::TOP, rest)?)?,
             });
         }
     };
