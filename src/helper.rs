@@ -42,6 +42,51 @@ use crate::sysctl::Sysctl;
 /// (`_IO(0xFF, 6)`, Linux 6.11).
 const PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE: libc::c_ulong = 0xFF06;
 
+/// Whether an errno from `PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE` means the
+/// kernel lacks the ioctl (before 6.11, a pidfd has no ioctls).
+fn lacks_pid_ns_ioctl(errno: i32) -> bool {
+    matches!(errno, libc::ENOTTY | libc::EINVAL | libc::EOPNOTSUPP)
+}
+
+/// The refusal for a new PID namespace on a kernel that cannot reach one
+/// with no process in it.
+fn no_pid_ns_ioctl() -> Error {
+    Error::Refused(
+        "pinning a new pid namespace: this kernel lacks the pidfd ioctl \
+         PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE (Linux 6.11); \
+         --from-pid can still pin the pid namespace of a running process"
+            .into(),
+    )
+}
+
+/// Refuses a new PID namespace up front, before anything is made, on a
+/// kernel without the pidfd ioctl that pins one: asked of our own pidfd
+/// (our own `pid_for_children` namespace exists), it fails just as it
+/// would for the helper's.
+pub(crate) fn check_pid_ns_pinning() -> Result<()> {
+    let what = "checking for the pidfd ioctl PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE";
+    let own = own_pid().with(|| "reading our process id".to_string())?;
+    let pidfd = match rustix::process::pidfd_open(own, rustix::process::PidfdFlags::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::NOSYS) => return Err(no_pid_ns_ioctl()),
+        Err(e) => return Err(Error::os(what, e)),
+    };
+    // SAFETY: as in `Helper::pid_for_children`: no argument, and the
+    // descriptor returned is owned at once.
+    let fd = unsafe { libc::ioctl(pidfd.as_raw_fd(), PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE, 0) };
+    if fd < 0 {
+        let errno = last_errno();
+        if lacks_pid_ns_ioctl(errno) {
+            return Err(no_pid_ns_ioctl());
+        }
+        return Err(Error::os(what, Errno::from_raw_os_error(errno)));
+    }
+    // SAFETY: the kernel just returned this descriptor to us alone; it is
+    // closed when dropped.
+    drop(unsafe { OwnedFd::from_raw_fd(fd) });
+    Ok(())
+}
+
 /// What a new set of namespaces needs done inside it before it is pinned.
 pub(crate) struct Setup<'a> {
     /// The namespaces to create.
@@ -241,8 +286,14 @@ pub(crate) fn create_in_thread(setup: &Setup<'_>) -> Result<Vec<(Kind, OwnedFd)>
 
 /// Opens a namespace file read-only (a descriptor keeps it alive).
 pub(crate) fn open_ns(path: &str, kind: Kind) -> Result<OwnedFd> {
-    rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
-        .with(|| format!("opening {kind} namespace {path}"))
+    match rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
+        // Before 5.6 no process has a time namespace link.
+        Err(Errno::NOENT) if kind == Kind::Time => Err(Error::Refused(format!(
+            "opening {kind} namespace {path}: this kernel has no time namespaces (needs {})",
+            kind.kernel_feature()
+        ))),
+        other => other.with(|| format!("opening {kind} namespace {path}")),
+    }
 }
 
 /// The messages a helper child sends: a step that failed, or progress.
@@ -293,13 +344,36 @@ fn decode(msg: &Msg) -> (Step, Errno) {
     (step, Errno::from_raw_os_error(errno))
 }
 
+/// How long the parent waits on the helper's pipe, on kernels without
+/// pidfds, before asking again whether the helper is still alive.
+const NO_PIDFD_SLICE_MS: libc::c_int = 10;
+
+/// Whether `fd` has something to read (or is at end of file) within
+/// `timeout_ms`.
+fn readable(fd: BorrowedFd<'_>, timeout_ms: libc::c_int) -> rustix::io::Result<bool> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    restart(|| {
+        // SAFETY: `pfd` is one valid pollfd struct.
+        let r = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+        if r < 0 {
+            Err(Errno::from_raw_os_error(last_errno()))
+        } else {
+            Ok(pfd.revents != 0)
+        }
+    })
+}
+
 /// A forked helper child that holds new namespaces until we pinned them.
 pub(crate) struct Helper {
     pid: Pid,
     /// A byte (or end of file) here tells the child to go on, or to exit.
     to_child: Option<OwnedFd>,
     /// The child's pidfd, readable once it has exited (None on kernels
-    /// before 5.3).
+    /// before 5.3, which ask waitid(2) instead).
     pidfd: Option<OwnedFd>,
     reaped: bool,
 }
@@ -423,10 +497,45 @@ impl Helper {
                 // The child exited and its pipe is silent: no report comes.
                 return Ok(0);
             }
+        } else {
+            // No pidfd (before 5.3): wait on the pipe a slice at a time,
+            // and between slices ask whether the child has exited.
+            while !readable(from_child, NO_PIDFD_SLICE_MS)? {
+                if self.exited()? {
+                    // A report sent just before it exited is still there.
+                    if readable(from_child, 0)? {
+                        break;
+                    }
+                    return Ok(0);
+                }
+            }
         }
         // Something to read, or end of file: a pipe write of a report is
         // atomic, so this does not block.
         read_full(from_child, msg)
+    }
+
+    /// Whether the child has exited, without reaping it (waitid(2) with
+    /// `WNOWAIT`), for kernels without pidfds.
+    fn exited(&self) -> rustix::io::Result<bool> {
+        restart(|| {
+            // SAFETY: siginfo_t is plain old data; all zeroes is valid.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            // SAFETY: waitid(2) of our own child, into a local siginfo_t.
+            let r = unsafe {
+                libc::waitid(
+                    libc::P_PID,
+                    self.pid.as_raw_nonzero().get() as libc::id_t,
+                    &mut info,
+                    libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+                )
+            };
+            if r < 0 {
+                return Err(Errno::from_raw_os_error(last_errno()));
+            }
+            // SAFETY: waitid filled `info` (or left it zeroed: not exited).
+            Ok(unsafe { info.si_pid() } != 0)
+        })
     }
 
     /// Opens the helper's new namespace of `kind`, whose descriptor keeps it
@@ -439,16 +548,22 @@ impl Helper {
         open_ns(&path, kind)
     }
 
-    /// The helper's new PID namespace, which has no process in it yet and
-    /// so no `pid_for_children` link: the pidfd ioctl reaches it anyway.
+    /// The helper's new PID namespace, which has no process in it yet
+    /// and so no `pid_for_children` link: the pidfd ioctl reaches it anyway.
     fn pid_for_children(&self) -> Result<OwnedFd> {
         let opened;
         let pidfd = match &self.pidfd {
             Some(fd) => fd,
             None => {
-                opened =
-                    rustix::process::pidfd_open(self.pid, rustix::process::PidfdFlags::empty())
-                        .with(|| "opening the helper's pidfd".to_string())?;
+                opened = match rustix::process::pidfd_open(
+                    self.pid,
+                    rustix::process::PidfdFlags::empty(),
+                ) {
+                    Ok(fd) => fd,
+                    // Before 5.3 there are no pidfds, so no ioctl either.
+                    Err(Errno::NOSYS) => return Err(no_pid_ns_ioctl()),
+                    Err(e) => return Err(Error::os("opening the helper's pidfd", e)),
+                };
                 &opened
             }
         };
@@ -457,13 +572,8 @@ impl Helper {
         let fd = unsafe { libc::ioctl(pidfd.as_raw_fd(), PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE, 0) };
         if fd < 0 {
             let errno = last_errno();
-            if matches!(errno, libc::ENOTTY | libc::EINVAL | libc::EOPNOTSUPP) {
-                return Err(Error::Refused(
-                    "pinning a new pid namespace: this kernel lacks the pidfd ioctl \
-                     PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE (Linux 6.11); \
-                     --from-pid can still pin the pid namespace of a running process"
-                        .into(),
-                ));
+            if lacks_pid_ns_ioctl(errno) {
+                return Err(no_pid_ns_ioctl());
             }
             return Err(Error::os(
                 "opening the new pid namespace",
@@ -627,26 +737,91 @@ fn child_main(
 /// been forking helpers of their own, and a copy of another helper's pipe
 /// held here would keep that helper's parent from ever seeing end of file;
 /// nor should the helper keep the caller's own files open. Best effort
-/// (close_range(2), Linux 5.9), and async-signal-safe.
+/// (close_range(2), Linux 5.9, or a walk of `/proc/self/fd` before it),
+/// and async-signal-safe.
 fn close_all_but(keep: &[RawFd]) {
     let mut keep: [RawFd; 3] = [keep[0], keep[1], keep[2]];
     keep.sort_unstable();
     let mut first: u32 = 3;
     for fd in keep.into_iter().filter(|fd| *fd >= 3) {
         let fd = fd as u32;
-        if fd > first {
-            close_range(first, fd - 1);
+        if fd > first && !close_range(first, fd - 1) {
+            return close_listed(&keep);
         }
         first = fd + 1;
     }
-    close_range(first, u32::MAX);
+    if !close_range(first, u32::MAX) {
+        close_listed(&keep);
+    }
 }
 
-fn close_range(first: u32, last: u32) {
+/// close_range(2); false when the kernel has none (before 5.9).
+fn close_range(first: u32, last: u32) -> bool {
     // SAFETY: close_range(2) only closes descriptors of this process (the
     // helper, which owns its descriptor table alone after fork(2)); none of
     // them is used again but the ones kept.
-    unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
+    let r = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
+    r == 0 || last_errno() != libc::ENOSYS
+}
+
+/// What [`close_all_but`] does on kernels without close_range(2): closes
+/// every descriptor above 2 that `/proc/self/fd` lists but `keep`, read
+/// with getdents64(2) into a buffer on the stack (the numbers in use may
+/// be sparse and far above any bound worth counting up to).
+/// Async-signal-safe.
+fn close_listed(keep: &[RawFd]) {
+    let Ok(dir) = rustix::fs::open(
+        c"/proc/self/fd",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return;
+    };
+    let mut buf = [0u8; 1024];
+    loop {
+        // SAFETY: getdents64 writes at most `buf.len()` bytes into `buf`.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_getdents64,
+                dir.as_raw_fd(),
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        };
+        if n <= 0 {
+            return;
+        }
+        let mut at = 0usize;
+        while at + 19 < n as usize {
+            // struct linux_dirent64: d_ino (8), d_off (8), d_reclen (2),
+            // d_type (1), then the NUL-terminated name.
+            let reclen = usize::from(u16::from_ne_bytes([buf[at + 16], buf[at + 17]]));
+            if reclen == 0 {
+                return;
+            }
+            let name = &buf[at + 19..(at + reclen).min(n as usize)];
+            let mut fd: u32 = 0;
+            let mut digits = 0;
+            for b in name.iter().take_while(|b| **b != 0) {
+                if !b.is_ascii_digit() {
+                    digits = 0;
+                    break;
+                }
+                fd = fd.saturating_mul(10).saturating_add(u32::from(b - b'0'));
+                digits += 1;
+            }
+            // `.`, `..` and the directory's own descriptor are skipped;
+            // /proc/self/fd lists by number, so closing as we read skips
+            // no entry.
+            let fd = fd as RawFd;
+            if digits > 0 && fd > 2 && fd != dir.as_raw_fd() && !keep.contains(&fd) {
+                // SAFETY: as in close_range: only the helper's own
+                // descriptors, none of them used again.
+                unsafe { libc::close(fd) };
+            }
+            at += reclen;
+        }
+    }
 }
 
 /// Ends the helper at once. Async-signal-safe.
@@ -654,4 +829,42 @@ fn exit(code: i32) -> ! {
     // SAFETY: _exit ends this process at once, without running the parent's
     // atexit handlers or destructors, which are not ours to run.
     unsafe { libc::_exit(code) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What kernels before 5.9 use instead of close_range(2): in a forked
+    /// child, every descriptor above 2 is closed, however far apart, but
+    /// those kept.
+    #[test]
+    fn close_listed_closes_all_but_the_kept() {
+        // SAFETY: the child makes raw system calls only and leaves by
+        // _exit; the parent waits for it.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            // SAFETY: raw calls on descriptors of this child alone.
+            let code = unsafe {
+                let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+                let (low, kept, high) = (fd, libc::dup2(fd, 200), libc::dup2(fd, 1000));
+                close_listed(&[-1, 200, -1]);
+                let open = |fd| libc::fcntl(fd, libc::F_GETFD) >= 0;
+                if !(3..200).contains(&low) || kept != 200 || high != 1000 {
+                    2
+                } else if !open(0) || open(low) || !open(200) || open(1000) {
+                    1
+                } else {
+                    0
+                }
+            };
+            exit(code);
+        }
+        let mut status = 0;
+        // SAFETY: waits for our own child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status), "{status:#x}");
+        assert_eq!(libc::WEXITSTATUS(status), 0);
+    }
 }

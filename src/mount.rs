@@ -182,10 +182,10 @@ impl PinDir {
             let fd = self.open_or_make_type_dir(kind)?;
             let probe = self.probe(&fd, kind)?;
             // Fast path, no lock: set up by us or an earlier pinns already.
-            // (A pinns killed between self-binding mntns and making it
-            // unbindable leaves a mount root that is not unbindable:
+            // (A pinns killed between a self-bind and its propagation
+            // change leaves a mount root of the wrong propagation:
             // repaired below, under the lock.)
-            if probe.root && (kind != Kind::Mnt || is_unbindable(fd.as_fd())) {
+            if probe.root && !half_set_up(fd.as_fd(), kind) {
                 fds.push(fd);
                 continue;
             }
@@ -246,12 +246,11 @@ impl PinDir {
             .type_dir(kind)?
             .ok_or_else(|| Error::os(format!("opening {}", display()), Errno::NOENT))?;
         if self.probe(&fd, kind)?.root {
-            if kind == Kind::Mnt && !is_unbindable(fd.as_fd()) {
-                rustix::mount::mount_change(
-                    fd_path(fd.as_fd()).as_str(),
-                    MountPropagationFlags::UNBINDABLE,
-                )
-                .with(|| format!("setting mount propagation of {}", display()))?;
+            if half_set_up(fd.as_fd(), kind) {
+                for &step in propagation_steps(kind) {
+                    rustix::mount::mount_change(fd_path(fd.as_fd()).as_str(), step)
+                        .with(|| format!("setting mount propagation of {}", display()))?;
+                }
             }
             return Ok(fd);
         }
@@ -275,17 +274,7 @@ impl PinDir {
             .type_dir(kind)?
             .ok_or_else(|| Error::os(format!("opening {}", display()), Errno::NOENT))?;
         let path = fd_path(fd.as_fd());
-        let steps: &[MountPropagationFlags] = if kind == Kind::Mnt {
-            &[MountPropagationFlags::UNBINDABLE]
-        } else {
-            // Private first, to leave the peer group the bind inherited from
-            // its parent, then shared, to start a peer group of its own.
-            &[
-                MountPropagationFlags::PRIVATE,
-                MountPropagationFlags::SHARED,
-            ]
-        };
-        for &step in steps {
+        for &step in propagation_steps(kind) {
             rustix::mount::mount_change(path.as_str(), step)
                 .with(|| format!("setting mount propagation of {}", display()))?;
         }
@@ -478,14 +467,87 @@ fn mountinfo_shared(id: u64) -> std::io::Result<Option<bool>> {
 
 /// Whether the mount at the open directory `dir` may be unbindable:
 /// cloning an unbindable mount fails (`EINVAL`), so only a clone made
-/// proves it is not. (A caller that may not clone, or a kernel without
-/// open_tree, gets true: nothing to repair that it could repair.)
+/// proves it is not. (A caller that may not clone gets true: nothing to
+/// repair that it could repair.) Kernels without open_tree (before 5.2)
+/// are asked through the mount table instead.
 fn is_unbindable(dir: BorrowedFd<'_>) -> bool {
     let flags = OpenTreeFlags::OPEN_TREE_CLONE
         | OpenTreeFlags::OPEN_TREE_CLOEXEC
         | OpenTreeFlags::AT_EMPTY_PATH;
     // The clone, if made, is detached and vanishes when dropped.
-    rustix::mount::open_tree(dir, "", flags).is_err()
+    match rustix::mount::open_tree(dir, "", flags) {
+        Ok(_) => false,
+        Err(Errno::NOSYS) => listed_unbindable(dir).unwrap_or(true),
+        Err(_) => true,
+    }
+}
+
+/// Whether `/proc/self/mountinfo` lists the mount of the open file `fd`
+/// (found by its mount id) with the optional field `field` (`unbindable`,
+/// or a prefix such as `shared:`); `None` when it cannot tell.
+fn listed_with(fd: BorrowedFd<'_>, field: &str) -> Option<bool> {
+    let id = mount_id(fd).ok()?;
+    let table = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let line = table
+        .lines()
+        .find(|l| l.split(' ').next().and_then(|f| f.parse::<u64>().ok()) == Some(id))?;
+    // The optional fields come after the sixth and end at " - ".
+    let (fields, _) = line.split_once(" - ")?;
+    Some(fields.split(' ').skip(6).any(|f| f.starts_with(field)))
+}
+
+fn listed_unbindable(fd: BorrowedFd<'_>) -> Option<bool> {
+    listed_with(fd, "unbindable")
+}
+
+/// The classic propagation changes that finish a type directory's
+/// self-bind: unbindable for `mntns`; for the others private first, to
+/// leave the peer group the bind inherited from its parent, then shared,
+/// to start a peer group of its own.
+fn propagation_steps(kind: Kind) -> &'static [MountPropagationFlags] {
+    if kind == Kind::Mnt {
+        &[MountPropagationFlags::UNBINDABLE]
+    } else {
+        &[
+            MountPropagationFlags::PRIVATE,
+            MountPropagationFlags::SHARED,
+        ]
+    }
+}
+
+/// Whether a type directory that is a mount root was left half set up, by
+/// a pinns killed between its self-bind and its propagation change:
+/// `mntns` not unbindable, or, where the set-up is in classic steps
+/// (kernels without mount_setattr, before 5.12), another one not shared.
+/// With mount_setattr the set-up is all or nothing (see
+/// [`attach_shared_self_bind`]), and nothing is looked up.
+fn half_set_up(dir: BorrowedFd<'_>, kind: Kind) -> bool {
+    if kind == Kind::Mnt {
+        return !is_unbindable(dir);
+    }
+    !has_mount_setattr() && listed_with(dir, "shared:") == Some(false)
+}
+
+/// Whether the kernel has mount_setattr(2) (5.12), asked once per process:
+/// a call with a zero size fails with `EINVAL` there, before it looks at
+/// anything, and with `ENOSYS` on kernels without it.
+fn has_mount_setattr() -> bool {
+    static ANSWER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ANSWER.get_or_init(|| {
+        // SAFETY: mount_setattr(2) with size 0 reads no memory and
+        // changes nothing: it fails on the size first.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_mount_setattr,
+                -1,
+                c"".as_ptr(),
+                0,
+                std::ptr::null::<MountAttr>(),
+                0usize,
+            )
+        };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS)
+    })
 }
 
 /// `struct mount_attr` of mount_setattr(2).

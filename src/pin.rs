@@ -73,6 +73,10 @@ pub enum Creator {
 
 /// [`pin`], choosing where new namespaces are created.
 pub fn pin_with(plan: &Plan, creator: Creator) -> Result<Vec<Pinned>> {
+    if plan.new_kinds().contains(Kind::Pid) {
+        // A kernel that cannot pin it is told before anything is made.
+        helper::check_pid_ns_pinning()?;
+    }
     let dir = PinDir::open(&plan.dir, true)?;
     let type_dirs = dir.prepare_type_dirs(plan.kinds.iter().map(|(kind, _)| *kind))?;
     let namespaces = acquire(plan, creator)?;
@@ -98,13 +102,16 @@ pub fn pin_with(plan: &Plan, creator: Creator) -> Result<Vec<Pinned>> {
             })
             .map_err(|e| match (kind, e.errno()) {
                 // The kernel refuses to pin a mount namespace inside itself
-                // (or inside one it could reach back from).
-                (Kind::Mnt, Some(rustix::io::Errno::LOOP)) => Error::Refused(format!(
-                    "bind-mounting mnt namespace onto {}: a mount namespace cannot be pinned \
-                     from inside itself (the kernel refuses the loop); pin it from another \
-                     mount namespace",
-                    path.display()
-                )),
+                // (or inside one it could reach back from): ELOOP from
+                // move_mount, EINVAL from mount(2) (kernels before 5.2).
+                (Kind::Mnt, Some(rustix::io::Errno::LOOP | rustix::io::Errno::INVAL)) => {
+                    Error::Refused(format!(
+                        "bind-mounting mnt namespace onto {}: a mount namespace cannot be pinned \
+                         from inside itself (the kernel refuses the loop); pin it from another \
+                         mount namespace",
+                        path.display()
+                    ))
+                }
                 _ => e,
             })?;
             let inode = rustix::fs::fstat(ns)

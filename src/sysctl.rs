@@ -6,11 +6,13 @@
 //! to a namespace the call creates anew, or writing it would change the
 //! host. The write itself opens the key beneath `/proc/sys` with
 //! `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`, so even a symlink
-//! under `/proc/sys` cannot redirect it.
+//! under `/proc/sys` cannot redirect it; kernels before 5.6, which lack
+//! openat2, get the same guarantee from a walk of one `openat` per
+//! component, each with `O_NOFOLLOW` and checked to be on procfs.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::fmt;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
@@ -20,6 +22,12 @@ use crate::ns::Kind;
 
 /// The longest hostname or domain name the kernel takes (`__NEW_UTS_LEN`).
 const UTS_LEN: usize = 64;
+
+/// `PROC_SUPER_MAGIC` from `<linux/magic.h>`: the filesystem of `/proc`.
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+
+/// The longest name of one path component (`NAME_MAX`).
+const NAME_MAX: usize = 255;
 
 /// One `KEY=VALUE` sysctl.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,14 +89,10 @@ impl Sysctl {
             Target::Hostname => rustix::system::sethostname(self.value.as_bytes()),
             Target::Domainname => rustix::system::setdomainname(self.value.as_bytes()),
             Target::File => {
-                // Why openat2: RESOLVE_BENEATH keeps the lookup under
-                // /proc/sys, RESOLVE_NO_SYMLINKS refuses any link on the way.
-                let fd = rustix::fs::openat2(
+                let fd = open_beneath(
                     proc_sys,
                     self.path.as_c_str(),
                     OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
-                    Mode::empty(),
-                    ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
                 )?;
                 let written =
                     crate::error::restart(|| rustix::io::write(&fd, self.value.as_bytes()))?;
@@ -98,6 +102,68 @@ impl Sysctl {
                     Err(Errno::IO)
                 }
             }
+        }
+    }
+}
+
+/// Opens `path`, relative and made of plain names, beneath the directory
+/// `root` (`/proc/sys`) with `flags`, following no symlink on the way.
+/// Async-signal-safe (no allocation).
+fn open_beneath(root: BorrowedFd<'_>, path: &CStr, flags: OFlags) -> Result<OwnedFd, Errno> {
+    // Why openat2: RESOLVE_BENEATH keeps the lookup under /proc/sys,
+    // RESOLVE_NO_SYMLINKS refuses any link on the way.
+    match rustix::fs::openat2(
+        root,
+        path,
+        flags,
+        Mode::empty(),
+        ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+    ) {
+        Err(Errno::NOSYS) => open_walk(root, path.to_bytes(), flags),
+        other => other,
+    }
+}
+
+/// [`open_beneath`] for kernels without openat2 (before 5.6): one
+/// `openat` per component, relative to the directory the last one opened,
+/// each with `O_NOFOLLOW` (a symlinked directory fails with `ENOTDIR`, a
+/// symlinked file with `ELOOP`), and each checked with `fstatfs` to still
+/// be on procfs (`EXDEV` otherwise), so neither a link nor a mount on the
+/// way can lead the write out of `/proc/sys`. `.` and `..` are refused
+/// (`EINVAL`), though a parsed key never has them. Async-signal-safe: each
+/// name is copied into a buffer on the stack to be NUL-terminated.
+fn open_walk(root: BorrowedFd<'_>, path: &[u8], flags: OFlags) -> Result<OwnedFd, Errno> {
+    let mut dir: Option<OwnedFd> = None;
+    let mut rest = path;
+    loop {
+        let (name, next) = match rest.iter().position(|b| *b == b'/') {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
+        };
+        if name.is_empty() || name == b"." || name == b".." {
+            return Err(Errno::INVAL);
+        }
+        if name.len() > NAME_MAX {
+            return Err(Errno::NAMETOOLONG);
+        }
+        let mut buf = [0u8; NAME_MAX + 1];
+        buf[..name.len()].copy_from_slice(name);
+        let c_name = CStr::from_bytes_until_nul(&buf).map_err(|_| Errno::INVAL)?;
+        let at = dir.as_ref().map_or(root, |fd| fd.as_fd());
+        let step_flags = match next {
+            Some(_) => OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            None => flags | OFlags::NOFOLLOW,
+        };
+        let fd = rustix::fs::openat(at, c_name, step_flags, Mode::empty())?;
+        if rustix::fs::fstatfs(&fd)?.f_type != PROC_SUPER_MAGIC {
+            return Err(Errno::XDEV);
+        }
+        match next {
+            Some(next) => {
+                dir = Some(fd);
+                rest = next;
+            }
+            None => return Ok(fd),
         }
     }
 }
@@ -216,6 +282,60 @@ mod tests {
         let s = parse("net.ipv4.ping_group_range=0 2147483647");
         assert_eq!(s.value(), "0 2147483647");
         assert_eq!(parse("net.core.x=a=b").value(), "a=b");
+    }
+
+    /// The walk kernels without openat2 use: it reaches a key of
+    /// `/proc/sys`, and refuses a symlink (of a directory or of the file)
+    /// and anything not on procfs.
+    #[test]
+    fn walk_stays_on_procfs_and_follows_no_symlink() {
+        use std::os::unix::fs::symlink;
+        let open_dir = |path: &std::path::Path| {
+            rustix::fs::open(
+                path,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .unwrap()
+        };
+        let proc_sys = open_dir("/proc/sys".as_ref());
+        let fd = open_walk(proc_sys.as_fd(), b"kernel/ostype", OFlags::RDONLY).unwrap();
+        let mut buf = [0u8; 16];
+        let n = rustix::io::read(&fd, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"Linux\n");
+        assert_eq!(
+            open_walk(proc_sys.as_fd(), b"kernel/no-such-key", OFlags::RDONLY).err(),
+            Some(Errno::NOENT)
+        );
+        for bad in [
+            &b"kernel/../kernel/ostype"[..],
+            b"kernel//ostype",
+            b"./kernel/ostype",
+        ] {
+            assert_eq!(
+                open_walk(proc_sys.as_fd(), bad, OFlags::RDONLY).err(),
+                Some(Errno::INVAL),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+
+        let tmp = std::env::temp_dir().join(format!("pinns-walk-{}", std::process::id()));
+        std::fs::create_dir_all(tmp.join("dir")).unwrap();
+        std::fs::write(tmp.join("dir/file"), b"").unwrap();
+        symlink("dir", tmp.join("dirlink")).unwrap();
+        symlink("dir/file", tmp.join("filelink")).unwrap();
+        let root = open_dir(&tmp);
+        let result = |path: &[u8]| open_walk(root.as_fd(), path, OFlags::RDONLY).err();
+        let (via_dirlink, via_filelink, off_procfs) = (
+            result(b"dirlink/file"),
+            result(b"filelink"),
+            result(b"dir/file"),
+        );
+        std::fs::remove_dir_all(&tmp).unwrap();
+        assert_eq!(via_dirlink, Some(Errno::NOTDIR));
+        assert_eq!(via_filelink, Some(Errno::LOOP));
+        assert_eq!(off_procfs, Some(Errno::XDEV));
     }
 
     #[test]

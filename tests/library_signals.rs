@@ -85,15 +85,38 @@ fn plans(dir: &Path, name: &str) -> Vec<(Plan, Vec<Kind>)> {
                 .expect("plan"),
             vec![Kind::Mnt, Kind::Cgroup],
         ),
-        (
-            Plan::builder(dir, name)
-                .create(Kind::Pid)
-                .create(Kind::Time)
-                .monotonic(3)
-                .build()
-                .expect("plan"),
-            vec![Kind::Pid, Kind::Time],
-        ),
+        // A new PID namespace only where the kernel can pin one (6.11),
+        // and a time namespace only from 5.6: before, they are refused
+        // (tests/kernels.rs checks how).
+        if !common::kernel::has_time_ns() {
+            (
+                Plan::builder(dir, name)
+                    .create(Kind::Mnt)
+                    .create(Kind::Net)
+                    .build()
+                    .expect("plan"),
+                vec![Kind::Mnt, Kind::Net],
+            )
+        } else if common::kernel::has_pid_ns_ioctl() {
+            (
+                Plan::builder(dir, name)
+                    .create(Kind::Pid)
+                    .create(Kind::Time)
+                    .monotonic(3)
+                    .build()
+                    .expect("plan"),
+                vec![Kind::Pid, Kind::Time],
+            )
+        } else {
+            (
+                Plan::builder(dir, name)
+                    .create(Kind::Time)
+                    .monotonic(3)
+                    .build()
+                    .expect("plan"),
+                vec![Kind::Time],
+            )
+        },
     ]
 }
 

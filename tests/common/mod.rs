@@ -9,10 +9,12 @@
 //! - [`mounts`]: `/proc/PID/mountinfo`, unescaped, and propagation;
 //! - [`procs`]: processes, process groups, reaping, waiting;
 //! - [`ns`]: namespace inodes and types, as the kernel reports them;
-//! - [`pins`]: what a pin directory holds, as the kernel and `list` see it.
+//! - [`pins`]: what a pin directory holds, as the kernel and `list` see it;
+//! - [`kernel`]: kernel profiles, to run a command as on an older kernel.
 
 #![allow(dead_code, unused_imports)]
 
+pub mod kernel;
 pub mod mounts;
 pub mod ns;
 pub mod pin_dir;

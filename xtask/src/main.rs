@@ -9,9 +9,20 @@
 //! checkout; then it checks the library as a program embedding it builds
 //! it ([`LIBRARY_CHECKS`]), runs `cargo test ARGS...` and exits with the
 //! first failure's status. `cargo xtask setup` only installs.
+//!
+//! `cargo xtask kernel RELEASE -- CMD...` runs CMD (and everything it
+//! starts) as on kernel RELEASE (`4.18`, `5.4`, `5.10`, `5.14`, `6.1`,
+//! `running`, or any `major.minor`): system calls, flags and ioctls newer
+//! than it fail as that kernel fails them. The profiles and the table
+//! behind them are in `tests/common/kernel.rs`, shared with the tests.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+/// The kernel profiles, one file for the tests and this command.
+#[path = "../../tests/common/kernel.rs"]
+mod kernel;
 
 /// cargo-deb, one of the two cargo tools the tests run (tests/package.rs),
 /// at a fixed version, built without its optional debug-symbol support, and
@@ -103,8 +114,12 @@ fn main() -> ExitCode {
             .and_then(|()| check_library())
             .and_then(|()| cargo_test(&rest)),
         Some("setup") => setup().map(|()| ExitCode::SUCCESS),
+        Some("kernel") => as_kernel(&rest),
         _ => {
-            eprintln!("usage: cargo xtask test [CARGO TEST ARGS...] | cargo xtask setup");
+            eprintln!(
+                "usage: cargo xtask test [CARGO TEST ARGS...] | cargo xtask setup \
+                 | cargo xtask kernel RELEASE -- CMD..."
+            );
             return ExitCode::from(2);
         }
     };
@@ -207,6 +222,22 @@ fn check_library() -> Result<(), String> {
             .env("RUSTDOCFLAGS", "-D warnings"))?;
     }
     Ok(())
+}
+
+/// `kernel RELEASE [--] CMD...`: installs RELEASE's filter in this
+/// (single-threaded) process, then becomes CMD, which inherits it.
+fn as_kernel(args: &[String]) -> Result<ExitCode, String> {
+    let usage = || "usage: cargo xtask kernel RELEASE -- CMD...".to_string();
+    let (release, rest) = args.split_first().ok_or_else(usage)?;
+    let rest = rest.strip_prefix(&["--".to_string()]).unwrap_or(rest);
+    let (program, program_args) = rest.split_first().ok_or_else(usage)?;
+    let profile = kernel::Profile::named(release)
+        .ok_or_else(|| format!("not a kernel release: {release} (try 4.18, 6.1 or running)"))?;
+    profile
+        .install()
+        .map_err(|e| format!("installing the {profile} profile: {e}"))?;
+    let err = Command::new(program).args(program_args).exec();
+    Err(format!("running {program}: {err}"))
 }
 
 fn cargo_test(args: &[String]) -> Result<ExitCode, String> {
