@@ -490,8 +490,9 @@ fn help_version_and_errors_are_left_to_the_full_definition() {
 }
 
 /// The binary prints, for each line the full definition refuses (or
-/// answers with help or version), exactly clap's text on clap's stream,
-/// and exits with clap's status.
+/// answers with help or version), exactly clap's text on clap's stream
+/// (help with its one rewrite, `cli::message`), and exits with clap's
+/// status.
 #[test]
 fn the_binary_prints_what_the_full_definition_prints() {
     for args in LEFT_TO_CLAP {
@@ -499,10 +500,11 @@ fn the_binary_prints_what_the_full_definition_prints() {
             continue;
         };
         let out = common::pinns(args);
+        let text = pinns::cli::message(&err);
         let (want_out, want_err) = if err.use_stderr() {
-            (String::new(), err.to_string())
+            (String::new(), text)
         } else {
-            (err.to_string(), String::new())
+            (text, String::new())
         };
         assert_eq!(out.status.code(), Some(err.exit_code()), "{args:?}");
         assert_eq!(String::from_utf8_lossy(&out.stdout), want_out, "{args:?}");

@@ -66,23 +66,11 @@ where
 
 /// Prints what clap answered instead of a command line (help, a version,
 /// a usage error) and exits with clap's status.
-///
-/// Help names the one value a namespace flag takes as the literal it is,
-/// `--net[=host]`: clap brackets every value name (`--net[=<host>]`), which
-/// reads like a placeholder for a host's name.
 fn exit_with(err: clap::Error) -> ! {
-    if !matches!(
-        err.kind(),
-        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-    ) {
+    if !is_help(&err) {
         err.exit()
     }
-    // In `-h`'s aligned column, the two characters go back as padding.
-    let text = err
-        .render()
-        .to_string()
-        .replace("[=<host>] ", "[=host]   ")
-        .replace("[=<host>]", "[=host]");
+    let text = message(&err);
     // Help into a closed pipe (`pinns --help | head -1`) ends quietly.
     let _ = if err.use_stderr() {
         std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes())
@@ -90,6 +78,28 @@ fn exit_with(err: clap::Error) -> ! {
         std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())
     };
     std::process::exit(err.exit_code())
+}
+
+fn is_help(err: &clap::Error) -> bool {
+    matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    )
+}
+
+/// The text `pinns` prints for what clap answered instead of a command
+/// line: clap's own, except that help names the one value a namespace flag
+/// takes as the literal it is, `--net[=host]`. (clap brackets every value
+/// name, `--net[=<host>]`, which reads like a placeholder for a host's
+/// name.)
+pub fn message(err: &clap::Error) -> String {
+    let text = err.render().to_string();
+    if !is_help(err) {
+        return text;
+    }
+    // In `-h`'s aligned column, the two characters go back as padding.
+    text.replace("[=<host>] ", "[=host]   ")
+        .replace("[=<host>]", "[=host]")
 }
 
 /// The table alone: `Some` only for a line it accepts, which the full
