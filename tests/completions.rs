@@ -1,4 +1,4 @@
-//! `pinns completions SHELL` (issue 4): every script the built binary
+//! `pinns completions SHELL`: every script the built binary
 //! prints is non-empty, offers every subcommand and the pin flags, and is
 //! accepted by its shell.
 //!

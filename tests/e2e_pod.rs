@@ -1,4 +1,4 @@
-//! End to end (issue 6): a pod without a pause container.
+//! End to end: a pod without a pause container.
 //!
 //! `pinns` pins a pod's namespaces with bind mounts and exits. Containers
 //! started by runc join them by path (`linux.namespaces[].path` in

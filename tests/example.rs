@@ -1,4 +1,4 @@
-//! `examples/pin_pod.rs` (issue 4) runs, and leaves nothing behind, even
+//! `examples/pin_pod.rs` runs, and leaves nothing behind, even
 //! when it fails part-way or panics.
 //!
 //! The example is compiled into this test (`#[path]`) and its `pin_pod`

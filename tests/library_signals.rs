@@ -1,4 +1,4 @@
-//! The library under signals (issue 11): `pinns::pin` and `pinns::unpin`
+//! The library under signals: `pinns::pin` and `pinns::unpin`
 //! called from a multithreaded process that installs signal handlers
 //! without `SA_RESTART`, while signals keep arriving, never fail
 //! spuriously. A blocking call that a handled signal interrupts fails with

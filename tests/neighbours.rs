@@ -1,4 +1,4 @@
-//! The pod's real neighbours (issue 10): what consumes a pin is not pinns
+//! The pod's real neighbours: what consumes a pin is not pinns
 //! but the CNI plugins CRI-O runs with `CNI_NETNS=<the net pin>`, and the
 //! engines that join pins by path. Each test runs one of the README's
 //! scripts (`docs/cni.sh`, `docs/podman.sh`, `docs/containerd.sh`) as

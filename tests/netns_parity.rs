@@ -1,4 +1,4 @@
-//! ip-netns parity and leaked pins (issue 13), black-box and checked
+//! ip-netns parity and leaked pins, black-box and checked
 //! against the kernel's view: `pinns exec` gives the command the mounts of
 //! `ip netns exec` (its own mount namespace, a sysfs of the pod, the files
 //! of `/etc/netns/NAME`), `pinns list` counts the processes inside each

@@ -1,4 +1,4 @@
-//! Installing like a node tool (issue 14): the Debian package as a node
+//! Installing like a node tool: the Debian package as a node
 //! operator gets it, the RPM beside it, the crate as a registry takes it,
 //! and the completion scripts the packages ship kept in step with the
 //! command line.

@@ -1,4 +1,4 @@
-//! Property tests of the parsers that face user input (issue 5): id maps,
+//! Property tests of the parsers that face user input: id maps,
 //! sysctl keys, pin names, and the command line as a whole.
 //!
 //! For each: no input panics; whatever is accepted is well-formed (an id
