@@ -327,6 +327,7 @@ fn enumerate(p: &Profile, s: &Scenario) -> Calls {
         out.stderr_text()
     );
     let text = fs::read_to_string(&log).expect("reading the strace log");
+    assert_listed_as(p, s, &text);
     let mut order: Vec<String> = Vec::new();
     let mut seqs: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for line in text.lines() {
@@ -370,6 +371,34 @@ fn enumerate(p: &Profile, s: &Scenario) -> Calls {
     Calls {
         per_process,
         loader,
+    }
+}
+
+/// The listing ran as the profile's kernel: every call the profile lacks
+/// answered `ENOSYS` (were the filter missing, the listing would hold the
+/// running kernel's calls, and the walk would fault those alone).
+fn assert_listed_as(p: &Profile, s: &Scenario, log: &str) {
+    for line in log.lines() {
+        let Some((_, rest)) = line.split_once(' ') else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        let call = rest.strip_prefix("<... ").unwrap_or(rest);
+        let name: String = call
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let lacked = kernel::SYSCALLS.iter().any(|(n, _, _)| *n == name) && !p.has_syscall(&name);
+        if !lacked || rest.ends_with("<unfinished ...>") {
+            continue; // an unfinished call's answer is on its resumed line
+        }
+        if let Some((_, answer)) = rest.rsplit_once(" = ") {
+            assert!(
+                answer.starts_with("-1 ENOSYS"),
+                "[{p}] {}: the listing made {name}, which the profile lacks: {line}",
+                s.tag
+            );
+        }
     }
 }
 
