@@ -57,11 +57,17 @@ impl PinDir {
 
     /// A guard whose directory's name starts `pinns-TAG-`.
     pub fn named(tag: &str) -> PinDir {
+        PinDir::named_in(tag, Path::new("/tmp"))
+    }
+
+    /// Like [`PinDir::named`], inside `parent` (a scratch mount of a
+    /// given propagation, say).
+    pub fn named_in(tag: &str, parent: &Path) -> PinDir {
         assert_root(tag);
         PinDir {
             tmp: tempfile::Builder::new()
                 .prefix(&format!("pinns-{tag}-"))
-                .tempdir_in("/tmp")
+                .tempdir_in(parent)
                 .expect("creating a temp dir"),
             pins: Mutex::new(Vec::new()),
             groups: Mutex::new(Vec::new()),
