@@ -24,7 +24,7 @@ use std::sync::Mutex;
 
 use pinns::Kind;
 
-use common::PinDir;
+use common::{Host, PinDir};
 
 /// The mount points at or under `dir`.
 fn mounts_under(dir: &Path) -> Vec<PathBuf> {
@@ -60,6 +60,17 @@ fn assert_nothing_left(dir: &Path) {
         "files left in {}",
         dir.display()
     );
+}
+
+/// A DIR on a private mount of its own, where pinns makes each type
+/// directory a shared self-bind (and the example must unmount them too),
+/// whatever the host's propagation; with its guard.
+fn on_private_mount() -> (PinDir, PathBuf) {
+    let scratch = PinDir::named("example");
+    scratch.mount_as(Host::Private);
+    let dir = scratch.sub("pods");
+    std::fs::create_dir(&dir).expect("making DIR");
+    (scratch, dir)
 }
 
 fn name(test: &str) -> String {
@@ -122,8 +133,8 @@ impl Write for FailingOutput {
 
 #[test]
 fn cleans_up_when_a_step_fails() {
-    let scratch = PinDir::named("example");
-    let dir = scratch.path();
+    let (_scratch, dir) = on_private_mount();
+    let dir = dir.as_path();
     let mut out = FailingOutput {
         dir: dir.to_owned(),
         pinned_mounts: None,
@@ -164,8 +175,7 @@ impl Write for PanickingOutput<'_> {
 
 #[test]
 fn cleans_up_when_a_step_panics() {
-    let scratch = PinDir::named("example");
-    let dir = scratch.path().to_owned();
+    let (_scratch, dir) = on_private_mount();
     let name = name("panic");
     let pinned_mounts = Mutex::new(None);
 
@@ -191,8 +201,8 @@ fn cleans_up_when_a_step_panics() {
 fn leaves_type_directories_it_did_not_make() {
     // A DIR/netns set up earlier (as /run/netns is by ip netns) is not the
     // example's to remove: only its pin there is.
-    let scratch = PinDir::named("example");
-    let dir = scratch.path();
+    let (_scratch, dir) = on_private_mount();
+    let dir = dir.as_path();
     std::fs::create_dir(dir.join("netns")).expect("making netns/");
 
     pin_pod::pin_pod(dir, &name("keep"), &mut std::io::sink())

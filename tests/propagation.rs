@@ -18,18 +18,6 @@ use std::process::{Command, Stdio};
 
 use common::*;
 
-/// How the mount that holds the pin directory propagates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Host {
-    /// In a peer group: pins propagate with it.
-    Shared,
-    /// No propagation: pinns makes its own shared type directories.
-    Private,
-    /// A slave only (receives from a master, has no peers): pins made in
-    /// it would reach no other namespace, so as for a private one.
-    Slave,
-}
-
 /// A scratch mount of the given propagation (a temp dir bound onto
 /// itself), with the pin directory `DIR` inside it, not a mount point:
 /// as `/run/crio` or a CRI-O test's directory sits on a host's mount.
@@ -45,23 +33,7 @@ struct Scratch {
 impl Scratch {
     fn new(host: Host) -> Scratch {
         let guard = PinDir::new();
-        let root = guard.path().to_str().unwrap().to_string();
-        sh("mount", &["--bind", &root, &root]);
-        let how = match host {
-            Host::Shared | Host::Slave => "--make-shared",
-            Host::Private => "--make-private",
-        };
-        sh("mount", &[how, &root]);
-        let mut holder = guard.path().to_path_buf();
-        if host == Host::Slave {
-            // A bind of a shared mount joins its peer group; made a slave,
-            // it leaves it and only receives from it.
-            holder = guard.path().join("slave");
-            fs::create_dir(&holder).unwrap();
-            let path = holder.to_str().unwrap();
-            sh("mount", &["--bind", path, path]);
-            sh("mount", &["--make-slave", path]);
-        }
+        let holder = guard.mount_as(host);
         let dir = holder.join("pods");
         Scratch { guard, holder, dir }
     }

@@ -12,12 +12,26 @@ use std::sync::Mutex;
 
 use super::mounts::umount_all_under;
 use super::procs::{assert_root, kill_group, procs};
-use super::run::{Out, command_in, pinns_command, run};
+use super::run::{Out, command_in, pinns_command, run, sh};
 
 /// Every namespace type directory pinns may create.
 pub const TYPE_DIRS: [&str; 8] = [
     "userns", "cgroupns", "ipcns", "utsns", "netns", "pidns", "timens", "mntns",
 ];
+
+/// How the mount that holds a pin directory propagates (CLI-SPEC
+/// "Propagation": pinns mounts only the pins where it is shared, and
+/// makes the type directories shared self-binds where it is not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// In a peer group: pins propagate with it.
+    Shared,
+    /// No propagation: pinns makes its own shared type directories.
+    Private,
+    /// A slave only (receives from a master, has no peers): pins made in
+    /// it would reach no other namespace, so as for a private one.
+    Slave,
+}
 
 /// A temp directory under /tmp, the pin directory (`-d`) of a test or the
 /// root of several.
@@ -43,15 +57,59 @@ impl PinDir {
 
     /// A guard whose directory's name starts `pinns-TAG-`.
     pub fn named(tag: &str) -> PinDir {
+        PinDir::named_in(tag, Path::new("/tmp"))
+    }
+
+    /// Like [`PinDir::named`], inside `parent` (a scratch mount of a
+    /// given propagation, say).
+    pub fn named_in(tag: &str, parent: &Path) -> PinDir {
         assert_root(tag);
         PinDir {
             tmp: tempfile::Builder::new()
                 .prefix(&format!("pinns-{tag}-"))
-                .tempdir_in("/tmp")
+                .tempdir_in(parent)
                 .expect("creating a temp dir"),
             pins: Mutex::new(Vec::new()),
             groups: Mutex::new(Vec::new()),
         }
+    }
+
+    /// A guard whose directory is a private mount of its own: where
+    /// pinns makes each type directory a shared self-bind, whatever the
+    /// host's propagation.
+    pub fn private() -> PinDir {
+        let d = PinDir::new();
+        d.mount_as(Host::Private);
+        d
+    }
+
+    /// Makes the temp dir a mount of its own (bound onto itself) that
+    /// propagates as `host` says, whatever this machine's `/` and /tmp do,
+    /// and returns the mount that then holds what is made inside it: the
+    /// temp dir, or with [`Host::Slave`] its `slave`, a slave bind of the
+    /// shared temp dir. The guard's Drop unmounts them with the rest.
+    pub fn mount_as(&self, host: Host) -> PathBuf {
+        let root = self.path().to_str().expect("UTF-8 temp dir").to_string();
+        sh("mount", &["--bind", &root, &root]);
+        // A bind of a shared mount joins its peer group: made private
+        // first, it leaves the host's, and made shared then, it is in one
+        // of its own (else what is mounted in it shows again beneath it,
+        // in the host's mount it propagates to).
+        sh("mount", &["--make-private", &root]);
+        if host != Host::Private {
+            sh("mount", &["--make-shared", &root]);
+        }
+        if host != Host::Slave {
+            return self.path().to_path_buf();
+        }
+        // Made a slave, a bind of the shared temp dir leaves its peer
+        // group and only receives from it.
+        let holder = self.path().join("slave");
+        fs::create_dir(&holder).expect("creating the slave's mount point");
+        let path = holder.to_str().expect("UTF-8 temp dir");
+        sh("mount", &["--bind", path, path]);
+        sh("mount", &["--make-slave", path]);
+        holder
     }
 
     /// The pin directory (`-d`).
