@@ -576,33 +576,16 @@ fn mnt_and_cgroup_pins_and_propagation_under_every_profile() {
 
         let view = d.path().join("view");
         fs::create_dir(&view).unwrap();
-        let ready = d.path().join("ready");
-        let go = d.path().join("go");
-        let script = format!(
-            "mount --bind {netns} {view} && mount --make-slave {view} && touch {ready} && \
-             while [ ! -e {go} ]; do sleep 0.01; done; grep -c ' {view}/later ' /proc/self/mountinfo",
-            netns = d.path().join("netns").display(),
-            view = view.display(),
-            ready = ready.display(),
-            go = go.display(),
+        let bind = format!(
+            "mount --bind {} {} && mount --make-slave {}",
+            d.path().join("netns").display(),
+            view.display(),
+            view.display()
         );
-        let mut other = Child::spawn(
-            Command::new("unshare")
-                .args(["--mount", "--propagation", "unchanged", "sh", "-c", &script])
-                .stdout(Stdio::piped()),
-        );
-        wait_for(|| ready.exists(), "the other mount namespace");
+        let other = OtherMountNs::start(d.path(), "view", &bind);
         must_under(&p, d.path(), &["-f", "later", "--net"]);
-        fs::write(&go, b"").unwrap();
-        // Bounded: the script ends once it sees `go`.
-        let mut seen = String::new();
-        std::io::Read::read_to_string(other.0.stdout.as_mut().unwrap(), &mut seen).unwrap();
-        other.0.wait().unwrap();
-        assert_eq!(
-            seen.trim(),
-            "1",
-            "[{p}] the later pin appeared {seen:?} times"
-        );
+        let seen = other.counts(&[view.join("later")]);
+        assert_eq!(seen, [1], "[{p}] the later pin appeared {seen:?} times");
     }
 }
 

@@ -12,9 +12,8 @@
 mod common;
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::*;
 
@@ -181,64 +180,10 @@ fn on_a_private_host_type_dirs_are_shared_self_binds_and_must_be_unmounted_too()
     assert!(s.mounts().is_empty(), "{:#?}", s.mounts());
 }
 
-/// A mount namespace made with slave propagation (as a CNI plugin's or a
-/// container's), kept alive until told to count the mounts of DIR/netns.
-struct Viewer {
-    child: Child,
-    go: PathBuf,
-}
-
-impl Viewer {
-    fn start(s: &Scratch, tag: &str) -> Viewer {
-        let ready = s.root().join(format!("{tag}.ready"));
-        let go = s.root().join(format!("{tag}.go"));
-        let script = format!(
-            "touch {ready} && while [ ! -e {go} ]; do sleep 0.01; done; \
-             cat /proc/self/mountinfo",
-            ready = ready.display(),
-            go = go.display(),
-        );
-        let child = Child::spawn(
-            Command::new("unshare")
-                .args(["--mount", "--propagation", "slave", "sh", "-c", &script])
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped()),
-        );
-        wait_for(|| ready.exists(), "the other mount namespace");
-        Viewer { child, go }
-    }
-
-    /// How many times each path is a mount point in that namespace.
-    fn counts(mut self, paths: &[PathBuf]) -> Vec<usize> {
-        fs::write(&self.go, b"").unwrap();
-        let mut text = String::new();
-        // The child is alive and exits once it has printed.
-        self.child
-            .0
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut text)
-            .unwrap();
-        paths
-            .iter()
-            .map(|p| {
-                text.lines()
-                    .filter(|l| {
-                        l.split(' ')
-                            .nth(4)
-                            .is_some_and(|f| unescape_mountinfo(f) == *p)
-                    })
-                    .count()
-            })
-            .collect()
-    }
-}
-
 fn later_pin_is_seen_once(host: Host) {
     let s = Scratch::new(host);
     pin_pod(&s, "first");
-    let viewer = Viewer::start(&s, "view");
+    let viewer = OtherMountNs::start(s.root(), "view", "true");
     pin_pod(&s, "second");
     let paths: Vec<PathBuf> = ["first", "second"]
         .iter()
@@ -274,7 +219,7 @@ fn slave_only_host_is_treated_as_not_shared() {
 #[test]
 fn shared_host_pins_reach_a_namespace_made_before_the_directory() {
     let s = Scratch::new(Host::Shared);
-    let viewer = Viewer::start(&s, "early");
+    let viewer = OtherMountNs::start(s.root(), "early", "true");
     pin_pod(&s, "pod");
     let paths: Vec<PathBuf> = ["net", "ipc", "uts"].map(|ty| s.pin(ty, "pod")).to_vec();
     assert_eq!(viewer.counts(&paths), vec![1; 3]);
@@ -295,7 +240,7 @@ fn shared_host_keeps_an_existing_self_bound_type_dir() {
     let before = s.mounts_at(&netns);
     assert_eq!(before.len(), 1);
     pin_pod(&s, "first");
-    let viewer = Viewer::start(&s, "view");
+    let viewer = OtherMountNs::start(s.root(), "view", "true");
     pin_pod(&s, "second");
     let after = s.mounts_at(&netns);
     assert_eq!(after.len(), 1, "{after:#?}");
@@ -380,7 +325,7 @@ fn unpin_list_prune_and_exec_work_alike_on_both_hosts() {
         );
         assert_eq!(ns_mounts_under(&s.dir).len(), 6, "{host:?}");
         // unpin takes one pod down, everywhere it propagated.
-        let viewer = Viewer::start(&s, "view");
+        let viewer = OtherMountNs::start(s.root(), "view", "true");
         s.must(&["unpin", "-f", "a"]);
         let gone: Vec<PathBuf> = ["net", "ipc", "uts"].map(|ty| s.pin(ty, "a")).to_vec();
         assert_eq!(viewer.counts(&gone), vec![0; 3], "{host:?}");

@@ -389,46 +389,17 @@ fn later_pins_propagate_to_other_mount_namespaces_once() {
     d.must(&["-f", "first", "--net"]);
     let view = d.path().join("view");
     fs::create_dir(&view).unwrap();
-    let ready = d.path().join("ready");
-    let go = d.path().join("go");
-    let script = format!(
-        "mount --bind {netns} {view} && mount --make-slave {view} && touch {ready} && \
-         while [ ! -e {go} ]; do sleep 0.01; done; grep -c ' {view}/second ' /proc/self/mountinfo",
-        netns = d.path().join("netns").display(),
-        view = view.display(),
-        ready = ready.display(),
-        go = go.display(),
+    // As a CNI plugin in a pod would: its own bind of DIR/netns.
+    let bind = format!(
+        "mount --bind {} {} && mount --make-slave {}",
+        d.path().join("netns").display(),
+        view.display(),
+        view.display()
     );
-    let other = Command::new("unshare")
-        .args(["--mount", "--propagation", "unchanged", "sh", "-c", &script])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let other = ChildOutput(Some(other));
-    wait_for(|| ready.exists(), "the other mount namespace");
+    let other = OtherMountNs::start(d.path(), "view", &bind);
     d.must(&["-f", "second", "--net"]);
-    fs::write(&go, b"").unwrap();
-    let out = other.finish();
-    assert_eq!(out.trim(), "1", "the pin appeared {} times", out.trim());
-}
-
-/// Kills and reaps the child if the test fails before `finish`.
-struct ChildOutput(Option<std::process::Child>);
-
-impl ChildOutput {
-    fn finish(mut self) -> String {
-        let out = self.0.take().unwrap().wait_with_output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for ChildOutput {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
+    let seen = other.counts(&[view.join("second")]);
+    assert_eq!(seen, [1], "the pin appeared {seen:?} times");
 }
 
 /// With -d /run the net pin is where `ip netns` looks, both ways round.

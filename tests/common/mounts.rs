@@ -3,10 +3,13 @@
 
 use std::ffi::CString;
 use std::fs;
+use std::io::Read;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use super::pin_dir::TYPE_DIRS;
+use super::procs::{Child, wait_for};
 
 /// One line of mountinfo, its paths unescaped.
 #[derive(Debug, Clone)]
@@ -183,4 +186,63 @@ pub fn check_propagation(dir: &Path) -> Result<(), String> {
 /// [`check_propagation`], failing the test.
 pub fn assert_propagation(dir: &Path) {
     check_propagation(dir).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Another mount namespace, made with slave propagation as a CNI plugin's
+/// or a container's is, kept alive until asked to count mounts in it: what
+/// a pin made meanwhile must propagate into, exactly once.
+pub struct OtherMountNs {
+    child: Child,
+    go: PathBuf,
+}
+
+impl OtherMountNs {
+    /// Starts it and waits until `prelude` (a shell command; `true` for
+    /// none, or a bind of a type directory onto a view) has run in it. Its
+    /// hand-shake files, `TAG.ready` and `TAG.go`, go in `scratch`.
+    pub fn start(scratch: &Path, tag: &str, prelude: &str) -> OtherMountNs {
+        let ready = scratch.join(format!("{tag}.ready"));
+        let go = scratch.join(format!("{tag}.go"));
+        let script = format!(
+            "{prelude} && touch {ready} && while [ ! -e {go} ]; do sleep 0.01; done; \
+             cat /proc/self/mountinfo",
+            ready = ready.display(),
+            go = go.display(),
+        );
+        let child = Child::spawn(
+            Command::new("unshare")
+                .args(["--mount", "--propagation", "slave", "sh", "-c", &script])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped()),
+        );
+        wait_for(|| ready.exists(), "the other mount namespace");
+        OtherMountNs { child, go }
+    }
+
+    /// How many times each path is a mount point in that namespace; it
+    /// ends once it has printed its mount table.
+    pub fn counts(mut self, paths: &[PathBuf]) -> Vec<usize> {
+        fs::write(&self.go, b"").unwrap();
+        let mut text = String::new();
+        // Bounded: the child is alive, and exits once it has printed.
+        self.child
+            .0
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        paths
+            .iter()
+            .map(|p| {
+                text.lines()
+                    .filter(|l| {
+                        l.split(' ')
+                            .nth(4)
+                            .is_some_and(|f| unescape_mountinfo(f) == *p)
+                    })
+                    .count()
+            })
+            .collect()
+    }
 }
