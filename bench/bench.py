@@ -74,6 +74,8 @@ class Bench:
         self.floor = a.floor                  # static: the floor that defines the limit
         self.floor_dynamic = a.floor_dynamic  # the same code, dynamically linked (info)
         self.ref = a.ref                      # PINNS_REF, CRI-O's C pinns, if given
+        self.inproc_exe = a.inproc            # examples/bench_inproc: the library in-process
+        self.inproc_srv = None                # its `serve` process while part 6 runs
         self.last_minflt = 0                  # page faults of the last timed run
         self.unshare = shutil.which("unshare")
         self.ip = shutil.which("ip")
@@ -287,6 +289,7 @@ class Bench:
         except Exception:
             pass
         self.kill_pause()
+        self.stop_inproc()
         for name in sorted(self.ip_live):
             subprocess.run([self.ip, "netns", "delete", name], stderr=subprocess.DEVNULL)
         self.ip_live.clear()
@@ -526,6 +529,149 @@ class Bench:
         self.results["instructions"] = res
         log("instructions: " + ", ".join(f"{k} {v}" for k, v in res.items()))
 
+    # ------------------------------------------------------------ 6 in-process
+    def lib_call(self, op, name):
+        """one request to the in-process server; returns the ns it measured
+        around the library call itself"""
+        self.inproc_srv.stdin.write(f"{op} {name}\n")
+        self.inproc_srv.stdin.flush()
+        out = self.inproc_srv.stdout.readline()
+        if not out:
+            raise RuntimeError("bench_inproc server died")
+        ns, st = out.split()
+        if int(st) != 0:
+            self.failures.append(([self.inproc_exe, op, name], int(st)))
+            if len(self.failures) > 20:
+                raise RuntimeError(f"too many failures, last: bench_inproc {op} {name}")
+        return int(ns)
+
+    def stop_inproc(self):
+        if self.inproc_srv is None:
+            return
+        try:
+            self.inproc_srv.stdin.close()
+            self.inproc_srv.wait(timeout=10)
+        except Exception:
+            self.inproc_srv.kill()
+            self.inproc_srv.wait()
+        self.inproc_srv = None
+
+    def inproc(self, iters, count_reps):
+        """the library pinning in-process (one warm process, N pods), beside
+        the static floor's process, pinns's process and a no-op static
+        process, interleaved as in part 1; then callgrind counts of one
+        in-process pin and unpin, by difference of whole-process counts"""
+        if not self.inproc_exe:
+            log("inproc: no bench_inproc binary, skipped")
+            return
+        base = os.path.join(self.pins, "inproc")
+        dirs = {t: os.path.join(base, t) for t in ("lib", "floor", "pinns")}
+        self.mkdir_types(dirs["floor"])
+        self.live_dirs.update(dirs.values())
+        os.makedirs(dirs["lib"], exist_ok=True)
+        self.inproc_srv = subprocess.Popen([self.inproc_exe, "serve", dirs["lib"]],
+                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                           text=True, bufsize=1)
+        tools = ["lib", "floor", "pinns", "noop"]
+
+        def pin(t, name):
+            if t == "lib":
+                return self.lib_call("pin", name)
+            if t == "noop":
+                return self.run([self.floor, "noop"])
+            return self.pin(t, dirs[t], name)
+
+        def unpin(t, name):
+            if t == "lib":
+                return self.lib_call("unpin", name)
+            if t == "noop":
+                return self.run([self.floor, "noop"])
+            return self.unpin(t, dirs[t], name)
+
+        res = {"pin": {t: [] for t in tools}, "unpin": {t: [] for t in tools}}
+        # warm-up: the first pin per DIR sets its type dirs up (pinns and the
+        # library); the server's first calls fault its code in
+        for w in range(3):
+            for t in tools:
+                pin(t, f"w{w}")
+                unpin(t, f"w{w}")
+        t0 = time.monotonic()
+        for i in range(iters):
+            order = tools[i % len(tools):] + tools[:i % len(tools)]
+            for t in order:
+                res["pin"][t].append(pin(t, f"p{i}"))
+            for t in order:
+                res["unpin"][t].append(unpin(t, f"p{i}"))
+            if i % 50 == 0:
+                self.note_busy()
+        self.stop_inproc()
+        log(f"inproc: {iters} iterations x {len(tools)} in {time.monotonic() - t0:.1f}s; lib pin "
+            f"{med(res['pin']['lib']) / 1e3:.0f}us, floor pin {med(res['pin']['floor']) / 1e3:.0f}us")
+        self.results["inproc"] = res
+        self.inproc_counts(os.path.join(base, "count"), count_reps)
+
+    def inproc_counts(self, d, reps):
+        """callgrind: `count D 0 0` (a warm-up pin and unpin), `1 0` (and one
+        pin more), `1 1` (and its unpin): the differences are one pin and one
+        unpin in a process that has pinned before, all threads included. The
+        floor's whole pin process is counted beside them."""
+        vg = shutil.which("valgrind")
+        if not vg:
+            log("inproc: valgrind not found, instruction counts skipped")
+            return
+        annotate = shutil.which("callgrind_annotate")
+        out = os.path.join(self.work, "callgrind.inproc")
+        os.makedirs(d, exist_ok=True)
+        self.live_dirs.add(d)
+        enosys = set()
+
+        def count(argv):
+            r = subprocess.run([vg, "--tool=callgrind", f"--callgrind-out-file={out}"] + argv,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            enosys.update(int(n) for n in re.findall(r"unhandled amd64-linux syscall: (\d+)", r.stderr))
+            if r.returncode != 0:
+                self.failures.append((["valgrind"] + argv, r.returncode))
+                return None, None
+            total = check_only = None
+            with open(out) as f:
+                for line in f:
+                    if line.startswith(("summary:", "totals:")):
+                        total = int(line.split()[1])
+                        break
+            if annotate:
+                # the set-up check of each type dir that only kernels without
+                # mount_setattr make (a mountinfo read); named when the
+                # example is built unstripped
+                a = subprocess.run([annotate, "--inclusive=yes", out], stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True).stdout
+                m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+\S*::half_set_up\b", a, re.M)
+                check_only = int(m.group(1).replace(",", "")) if m else None
+            os.unlink(out)
+            return total, check_only
+
+        runs = {"0 0": [], "1 0": [], "1 1": []}
+        for _ in range(reps):
+            for k in runs:
+                runs[k].append(count([self.inproc_exe, "count", d] + k.split()))
+                self.sweep_dir(d)     # `1 0` leaves c0 pinned
+        fd = os.path.join(d, "floor")
+        self.mkdir_types(fd)
+        self.run([self.floor, "pin", fd, "warm"])
+        self.run([self.floor, "unpin", fd, "warm"])
+        floor_pin, _ = count([self.floor, "pin", fd, "x"])
+        self.sweep_dir(fd)
+
+        def diffs(hi, lo, i):
+            return [a[i] - b[i] for a, b in zip(runs[hi], runs[lo])
+                    if a[i] is not None and b[i] is not None]
+        with open("/proc/self/mountinfo") as f:
+            mounts = sum(1 for _ in f)
+        self.results["inproc_instructions"] = {
+            "pin": diffs("1 0", "0 0", 0), "unpin": diffs("1 1", "1 0", 0),
+            "pin_setup_check": diffs("1 0", "0 0", 1), "floor_pin": floor_pin,
+            "enosys": sorted(enosys), "mountinfo_lines": mounts, "reps": reps}
+        log(f"inproc: instructions {self.results['inproc_instructions']}")
+
     # ------------------------------------------------------------ syscalls
     def strace(self):
         if not shutil.which("strace"):
@@ -553,7 +699,7 @@ class Bench:
     # ------------------------------------------------------------ report
     def report(self, machine):
         R = self.results
-        L = []
+        L = self.lines = []
         P = L.append
         us = lambda ns: f"{ns / 1e3:8.0f}"
         P("")
@@ -687,6 +833,8 @@ class Bench:
                       f"{m3:.3f}  (target <= 0.50)")
             P(f"  info: MemAvailable-drop ratios pinns/floor {ratio(a['pinns'], a['floor']):.3f},"
               f" pinns/pause {ratio(a['pinns'], a['pause']):.3f}")
+        if "inproc" in R:
+            self.report_inproc(R, check, us)
         if "throughput" in R:
             T = R["throughput"]
             P(f"\n5. throughput, {self.a.tput_pods} pods, {self.a.jobs} concurrent (pods/s):")
@@ -718,6 +866,52 @@ class Bench:
         return 0 if not self.failures else 1
 
 
+    def report_inproc(self, R, check, us):
+        X = R["inproc"]
+        P = self.lines.append
+        lib, fl, noop = X["pin"]["lib"], X["pin"]["floor"], X["pin"]["noop"]
+        P(f"\n6. the library in-process: pinns::pin of new net+ipc+uts, then pinns::unpin, {len(lib)} pods"
+          " in one warm process (examples/bench_inproc, built --no-default-features), timed around"
+          " the call inside it; beside it, interleaved, processes timed spawn to reap")
+        P("  (us)                                   pin med   pin p90   unpin med unpin p90")
+        labels = {"lib": "library in-process (pin / unpin)", "floor": "floor (C, static) process",
+                  "pinns": "pinns --net --ipc --uts process", "noop": "static no-op process"}
+        for t, lab in labels.items():
+            v, u = X["pin"][t], X["unpin"][t]
+            P(f"  {lab:36s} {us(med(v))}  {us(pct(v, 90))}  {us(med(u))}  {us(pct(u, 90))}")
+        work = med(fl) - med(noop)
+        P(f"  info: the floor's pin less a no-op process (its namespace work): {work / 1e3:.0f} us;"
+          f" library pin / that {ratio(med(lib), work):.2f}; p90 library / floor"
+          f" {ratio(pct(lib, 90), pct(fl, 90)):.3f}; unpin library / floor"
+          f" {ratio(med(X['unpin']['lib']), med(X['unpin']['floor'])):.3f}")
+        r = ratio(med(lib), med(fl))
+        check("pin   library in-process/static floor", r, r <= 0.65, f"{r:.3f}  (target <= 0.65)")
+        I = R.get("inproc_instructions")
+        if not I:
+            return
+        names = {428: "open_tree", 429: "move_mount", 430: "fsopen", 432: "fsmount",
+                 435: "clone3", 442: "mount_setattr", 457: "statmount", 458: "listmount"}
+        nosys = ", ".join(f"{n} ({names.get(n, '?')})" for n in I["enosys"]) or "none"
+        P(f"\n  instructions (callgrind, all threads; median of {I['reps']} differences of whole runs:"
+          " a warm-up pin and unpin, then one pin, then its unpin):")
+        P(f"  NOTE: valgrind answers ENOSYS to the new mount API, so the counted path is the"
+          f" classic-mount fallback of kernels before 5.12 (here it refused syscalls {nosys}):"
+          " mount(2) binds, and a read of /proc/self/mountinfo for each type directory to check"
+          f" its set-up, which grows with the mount table ({I['mountinfo_lines']} lines here);"
+          " on this kernel a pin makes neither")
+        pin, unpin, chk, fp = med(I["pin"]), med(I["unpin"]), I["pin_setup_check"], I["floor_pin"]
+        P(f"  library pin {pin:.0f} (runs: {' '.join(str(x) for x in I['pin'])}), unpin {unpin:.0f};"
+          f" floor's whole pin process {fp}")
+        if fp:
+            P(f"  info: library pin / floor process {ratio(pin, fp):.2f} (fallback path)")
+            if chk:
+                own = pin - med(chk)
+                P(f"  info: of the pin, the fallback-only mountinfo check {med(chk):.0f};"
+                  f" without it {own:.0f}, {ratio(own, fp):.2f}x the floor process")
+                check("instructions library pin less fallback check / floor process", ratio(own, fp),
+                      ratio(own, fp) <= 0.5, f"{ratio(own, fp):.2f}  ({own:.0f} vs {fp}; target <= 0.5)")
+
+
 def machine_info(pinns):
     def sh(*c):
         try:
@@ -745,8 +939,9 @@ def main():
     ap.add_argument("--floor-dynamic", required=True)
     ap.add_argument("--ref", default="", help="CRI-O's C pinns (PINNS_REF), optional")
     ap.add_argument("--timeit", required=True)
+    ap.add_argument("--inproc", default="", help="examples/bench_inproc, the library in-process")
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="instructions,latency,scale,memory,throughput,strace")
+    ap.add_argument("--only", default="instructions,latency,scale,memory,throughput,strace,inproc")
     ap.add_argument("--json", default="")
     a = ap.parse_args()
     q = a.quick
@@ -772,6 +967,8 @@ def main():
             b.throughput(a.tput_pods, a.jobs, 1 if q else 10)
         if "strace" in only:
             b.strace()
+        if "inproc" in only:
+            b.inproc(60 if q else 500, 1 if q else 3)
     except (KeyboardInterrupt, Interrupted) as e:
         log(f"interrupted ({e or 'SIGINT'}); cleaning up")
         b.cleanup()

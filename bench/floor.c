@@ -9,6 +9,8 @@
  *   floor bulk-unpin DIR PREFIX FROM N
  *   floor pause                    unshare(NET|IPC|UTS), then pause() forever:
  *                                  a "pause-container"-style holder of the namespaces.
+ *   floor noop                     exit at once: what being a process costs (spawn,
+ *                                  exec, libc start-up, exit, reap), pinning nothing.
  *
  * Part of the pinns benchmark (bench/run.sh). Built with gcc -O2.
  */
@@ -85,6 +87,8 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
+	if (argc == 2 && !strcmp(argv[1], "noop"))
+		return 0;
 	if (argc == 2 && !strcmp(argv[1], "pause")) {
 		if (unshare(FLAGS) < 0) {
 			perror("floor: unshare");
@@ -93,6 +97,6 @@ int main(int argc, char **argv)
 		for (;;)
 			pause();
 	}
-	fprintf(stderr, "usage: floor pin|unpin DIR NAME | bulk|bulk-unpin DIR PREFIX FROM N | pause\n");
+	fprintf(stderr, "usage: floor pin|unpin DIR NAME | bulk|bulk-unpin DIR PREFIX FROM N | pause | noop\n");
 	return 2;
 }

@@ -2,14 +2,17 @@
 # pinns benchmark: user-space instructions and page faults per
 # call, pin/unpin latency, scale, memory per pod and throughput of pinns
 # against a static C floor, unshare(1), ip netns and pause-style pods (and
-# CRI-O's C pinns, when given). Run as root:
+# CRI-O's C pinns, when given), and the library pinning in-process beside
+# the floor. Run as root:
 #
 #   bench/run.sh            full run (~3-4 min on 2 cores)
 #   bench/run.sh --quick    smoke test (< 1 min)
-#   options: --only instructions,latency,scale,memory,throughput,strace   --json FILE
+#   options: --only instructions,latency,scale,memory,throughput,strace,inproc   --json FILE
 #   env: PINNS=/path/to/pinns (default: the shipped static build,
 #        target/x86_64-unknown-linux-gnu/release/pinns, rebuilt by `cargo build-static`)
 #        PINNS_REF=/path/to/crio/pinns (optional: CRI-O's C pinns, measured beside)
+#        INPROC=/path/to/bench_inproc (default: examples/bench_inproc.rs, built with
+#        the library alone and its symbols kept, for the in-process part)
 #
 # Everything happens under a fresh mktemp -d directory (a tmpfs is mounted on
 # its pins/ subdir, like /run), and every pod is unpinned at the end, on error
@@ -21,13 +24,16 @@ ROOT=$(dirname "$HERE")
 OUT=$ROOT/target/bench
 PINNS=${PINNS:-}
 PINNS_REF=${PINNS_REF:-}
+INPROC=${INPROC:-}
+ONLY=
 QUICK=
 PYARGS=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1; PYARGS+=(--quick) ;;
-	--only|--json) PYARGS+=("$1" "$2"); shift ;;
-	-h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+	--only) ONLY=$2; PYARGS+=("$1" "$2"); shift ;;
+	--json) PYARGS+=("$1" "$2"); shift ;;
+	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -56,6 +62,15 @@ if [ -z "$PINNS" ]; then
 	PINNS=$ROOT/target/x86_64-unknown-linux-gnu/release/pinns
 fi
 PINNS=$(readlink -f "$PINNS")
+if [ -z "$INPROC" ] && { [ -z "$ONLY" ] || [[ ,$ONLY, == *,inproc,* ]]; }; then
+	# The library as a runtime embeds it: no command-line crates. Unstripped,
+	# so that callgrind's report names the functions the bench looks for.
+	echo "run.sh: cargo build --release --example bench_inproc --no-default-features" >&2
+	(cd "$ROOT" && cargo build --release --example bench_inproc --no-default-features \
+		--config profile.release.strip=false)
+	INPROC=$ROOT/target/release/examples/bench_inproc
+fi
+[ -z "$INPROC" ] || INPROC=$(readlink -f "$INPROC")
 [ -z "$PINNS_REF" ] || PINNS_REF=$(readlink -f "$PINNS_REF")
 
 # --- work dir and cleanup
@@ -96,6 +111,7 @@ cleanup() {
 	local nsfs procs netns
 	nsfs=$(findmnt -rn -o TARGET,SOURCE | grep -F "$WORK" | grep -c nsfs)
 	procs=$(pgrep -f -- "$OUT/floor" | wc -l)
+	[ -z "$INPROC" ] || procs=$((procs + $(pgrep -f -- "$INPROC serve" | wc -l)))
 	netns=$(ls /run/netns 2>/dev/null | grep -c "^pinnsbench-$RUNID-")
 	echo "cleanup check: nsfs mounts under $WORK: $nsfs; bench processes left: $procs; /run/netns entries of this run: $netns" >&2
 	rm -rf "$WORK"
@@ -121,4 +137,4 @@ echo "  ldd:  $(ldd "$PINNS" 2>&1 | tr '\n' ' ' | tr -s ' \t' ' ')"
 
 python3 "$HERE/bench.py" --work "$WORK" --runid "$RUNID" --pinns "$PINNS" \
 	--floor "$OUT/floor-static" --floor-dynamic "$OUT/floor" --ref "$PINNS_REF" \
-	--timeit "$OUT/timeit" "${PYARGS[@]}"
+	--timeit "$OUT/timeit" --inproc "$INPROC" "${PYARGS[@]}"
