@@ -73,7 +73,9 @@ fn serve(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let mut out = std::io::stdout().lock();
     for line in std::io::stdin().lock().lines() {
         let line = line?;
-        let (op, name) = line.split_once(' ').ok_or("serve: a request is `pin NAME` or `unpin NAME`")?;
+        let (op, name) = line
+            .split_once(' ')
+            .ok_or("serve: a request is `pin NAME` or `unpin NAME`")?;
         let start = Instant::now();
         let result = match op {
             "pin" => pin_pod(dir, name),
