@@ -255,3 +255,75 @@ fn readable(fd: BorrowedFd<'_>, timeout: Option<&Timespec>) -> rustix::io::Resul
     restart(|| rustix::event::poll(&mut fds, timeout))?;
     Ok(!fds[0].revents().is_empty())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ns::KindSet;
+
+    /// Runs the parent's side against a forked child that sends `report`
+    /// and exits, and returns the parent's error.
+    fn handshake_with(report: &[u8]) -> Error {
+        let (from_child_r, from_child_w) =
+            rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).expect("a pipe");
+        let (to_child_r, to_child_w) =
+            rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).expect("a pipe");
+        // SAFETY: the child makes raw system calls only, on data prepared
+        // before the fork, and leaves by _exit.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "{}", std::io::Error::last_os_error());
+        if pid == 0 {
+            drop((from_child_r, to_child_w, to_child_r));
+            let sent = rustix::io::write(&from_child_w, report);
+            child::exit(if sent == Ok(report.len()) { 0 } else { 1 });
+        }
+        drop((from_child_w, to_child_r));
+        let pid = Pid::from_raw(pid).expect("a positive pid");
+        let mut helper = Helper {
+            pid,
+            to_child: Some(to_child_w),
+            pidfd: rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok(),
+            reaped: false,
+        };
+        let sysctls = ["kernel.hostname=x".parse().expect("a valid sysctl")];
+        let setup = Setup {
+            new: KindSet::EMPTY,
+            become_root: false,
+            sysctls: &sysctls,
+            loopback: false,
+            time_offsets: None,
+            proc_sys: None,
+        };
+        let result = helper.handshake(&setup, None, from_child_r);
+        // Dropping the helper reaps the child.
+        drop(helper);
+        result.expect_err("a malformed report is refused")
+    }
+
+    /// A report the child could not have sent is a one-line protocol
+    /// error, not a panic and not a guess.
+    #[test]
+    fn a_malformed_report_is_a_protocol_error() {
+        let out_of_range = Message::Failed(Step::Sysctl(1), Errno::PERM).encode();
+        for (report, why) in [
+            (&[9u8; message::LEN][..], "unknown report tag 9"),
+            (&[3, 9, 0, 0, 1, 0, 0, 0][..], "unknown step tag 9"),
+            (&[3, 2, 8, 0, 1, 0, 0, 0][..], "unknown namespace kind 8"),
+            (&[2, 0, 0][..], "a report of 3 bytes, not 8"),
+            (&out_of_range[..], "no sysctl number 1"),
+        ] {
+            let error = handshake_with(report);
+            assert_eq!(
+                error.to_string(),
+                format!("reading the helper's report: {why}: Protocol error"),
+                "{report:?}"
+            );
+        }
+        // The well-formed report beside them is named as the step it is.
+        let good = Message::Failed(Step::Sysctl(0), Errno::PERM).encode();
+        assert_eq!(
+            handshake_with(&good).to_string(),
+            "setting sysctl kernel.hostname: Operation not permitted"
+        );
+    }
+}
