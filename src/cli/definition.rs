@@ -406,7 +406,13 @@ pub struct ExecArgs {
     pub no_netns_mounts: bool,
 
     /// The command and its arguments
-    #[arg(value_name = "CMD", num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "CMD",
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_hint = clap::ValueHint::CommandWithArguments
+    )]
     pub command: Vec<OsString>,
 }
 

@@ -12,6 +12,7 @@
 //!   library calls and printing the result.
 
 mod commands;
+mod complete;
 mod definition;
 mod scan;
 mod spec;
