@@ -765,3 +765,50 @@ fn the_readme_install_steps_work_on_a_bare_prefix() {
         "the README offers `cargo install pinns`, which finds nothing"
     );
 }
+
+/// The README's first demo, run as written (as root, the built binary for
+/// `target/release/pinns`, a directory on a private mount for
+/// `/tmp/pinns-demo`: where `pinns pin` makes the type directories
+/// self-binds, as on a host whose `/` is not shared) ends clean: its last
+/// line, `rm -r`, succeeds, and nothing is left mounted.
+#[test]
+fn the_readme_demo_ends_clean() {
+    let readme = repo_file("README.md");
+    let block = readme
+        .split_once("## Two commands")
+        .and_then(|(_, rest)| rest.split_once("```sh\n"))
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("the README has no demo")
+        .0;
+    let scratch = common::PinDir::named("demo");
+    let root = scratch.mount_as(common::Host::Private);
+    let demo = root.join("pinns-demo");
+    let lines: Vec<String> = block
+        .lines()
+        .filter(|l| !l.starts_with("cargo "))
+        .map(|l| {
+            l.replace("target/release/pinns", common::PINNS)
+                .replace("/tmp/pinns-demo", demo.to_str().unwrap())
+        })
+        .collect();
+    assert!(
+        lines.last().is_some_and(|l| l.starts_with("rm -r ")),
+        "the demo does not end with rm -r:\n{block}"
+    );
+    for line in &lines {
+        let out = Command::new("sh").args(["-c", line]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "`{line}`: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(!demo.exists());
+    let left: Vec<_> = common::mounts_under(&root)
+        .into_iter()
+        .filter(|m| m.mount_point != root)
+        .map(|m| m.mount_point)
+        .collect();
+    assert!(left.is_empty(), "left mounted: {left:?}");
+}
