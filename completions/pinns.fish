@@ -48,7 +48,7 @@ complete -c pinns -n "__fish_pinns_needs_command" -s h -l help -d 'Print help (s
 complete -c pinns -n "__fish_pinns_needs_command" -s V -l version -d 'Print version'
 complete -c pinns -n "__fish_pinns_needs_command" -f -a "pin" -d 'Create (or take) namespaces and pin them under DIR/<type>ns/NAME (the default)'
 complete -c pinns -n "__fish_pinns_needs_command" -f -a "unpin" -d 'Unmount and remove the pins of NAME, or every pin under DIR'
-complete -c pinns -n "__fish_pinns_needs_command" -f -a "list" -d 'List every pinned NAME under DIR, live or stale, and who is inside'
+complete -c pinns -n "__fish_pinns_needs_command" -f -a "list" -d 'List every pinned NAME under DIR, its state, and who is inside'
 complete -c pinns -n "__fish_pinns_needs_command" -f -a "exec" -d 'Run a command inside NAME\'s pinned namespaces'
 complete -c pinns -n "__fish_pinns_needs_command" -f -a "prune" -d 'Remove stale pins: empty files no namespace is mounted on'
 complete -c pinns -n "__fish_pinns_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -83,7 +83,7 @@ complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s U -l user -d 'User
 complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s m -l mnt -d 'Mount namespace'
 complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s p -l pid -d 'PID namespace'
 complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s t -l time -d 'Time namespace'
-complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s v -l verbose -d 'Print each pin removed'
+complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s v -l verbose -d 'Print each pin removed, or that there was none'
 complete -c pinns -n "__fish_pinns_using_subcommand unpin" -s h -l help -d 'Print help'
 complete -c pinns -n "__fish_pinns_using_subcommand list" -s d -l dir -d 'Pin directory' -r -F
 complete -c pinns -n "__fish_pinns_using_subcommand list" -l pid -d 'PID is a process: show only pins of namespaces it is in (ip netns identify)' -x -a '(__pinns_pids)'

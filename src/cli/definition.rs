@@ -117,7 +117,7 @@ pub enum Command {
     /// Unmount and remove the pins of NAME, or every pin under DIR
     #[command(override_usage = USAGE_UNPIN)]
     Unpin(UnpinArgs),
-    /// List every pinned NAME under DIR, live or stale, and who is inside
+    /// List every pinned NAME under DIR, its state, and who is inside
     #[command(override_usage = USAGE_LIST)]
     List(ListArgs),
     /// Run a command inside NAME's pinned namespaces
@@ -353,7 +353,7 @@ pub struct UnpinArgs {
     #[command(flatten)]
     pub types: TypeSelection,
 
-    /// Print each pin removed
+    /// Print each pin removed, or that there was none
     #[arg(short = 'v', long)]
     pub verbose: bool,
 }
