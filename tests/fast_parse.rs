@@ -10,14 +10,14 @@
 //!   by the table (else it would be no use);
 //! - for help, version and usage errors, the built binary prints exactly
 //!   what the full definition prints, on the same stream, with its exit
-//!   status.
+//!   status; every usage error is one line, exit status 2.
 
 mod common;
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
 
-use clap::{ArgAction, CommandFactory, Parser};
+use clap::{ArgAction, CommandFactory};
 use pinns::cli::Cli;
 use proptest::prelude::*;
 
@@ -39,7 +39,7 @@ enum Answered {
 /// definition refuses or reads differently. Returns which one answered.
 fn answered(args: &[&str]) -> Answered {
     let argv = argv(args);
-    let full = Cli::try_parse_from(&argv);
+    let full = pinns::cli::try_full(&argv);
     match (pinns::cli::try_table(&argv), &full) {
         (None, _) => Answered::Clap,
         (Some(table), Ok(full)) => {
@@ -164,6 +164,17 @@ const ANSWERED: &[&[&str]] = &[
     ],
     &["completions", "bash"],
     &["completions", "zsh"],
+    &["pin", "pod", "--net", "--uts"],
+    &["pin", "-d", "/tmp/p", "pod", "-f", "pod", "--net"],
+    &["unpin", "pod"],
+    &["unpin", "-d", "/tmp/p", "pod", "--net", "-v"],
+    &["unpin", "--all", "-d", "/tmp/p"],
+    &["exec", "pod", "--", "ip", "addr"],
+    &["exec", "pod", "ip", "-n", "x"],
+    &["exec", "-f", "pod", "ip", "-n", "x"],
+    &["exec", "-nfpod", "--", "ip"],
+    &["list", "pod"],
+    &["list", "-d", "/tmp/p", "--json", "pod"],
 ];
 
 /// Lines the full definition must handle: help, version, errors, and a
@@ -207,6 +218,17 @@ const LEFT_TO_CLAP: &[&[&str]] = &[
     &["-f", "x", "-h"],
     &["-f", "x", "--version"],
     &["-f", "x", "-d", "a", "-d", "b"],
+    &["pin", "pod", "--net"],
+    &["pin", "a", "-f", "b", "--net"],
+    &["pin", "--net"],
+    &["unpin", "pod"],
+    &["unpin", "a", "-f", "b"],
+    &["unpin", "--all", "pod"],
+    &["unpin", "--all", "-f", "pod"],
+    &["exec"],
+    &["exec", "pod"],
+    &["exec", "-f", "pod"],
+    &["list", "a", "b"],
 ];
 
 /// The pins and unpins CRI-O and scripts run, many times a day: no clap
@@ -278,6 +300,7 @@ const TABLE_ANSWERED: &[&[&str]] = &[
         "--verbose",
     ],
     &["unpin", "-d", "/var/run", "-f", "uuid"],
+    &["unpin", "--all", "-d", "/var/run"],
     &[
         "unpin",
         "--filename=uuid",
@@ -297,10 +320,171 @@ const TABLE_ANSWERED: &[&[&str]] = &[
 fn the_cheap_parse_answers_the_common_lines_as_clap_does() {
     for args in ANSWERED {
         answered(args);
-        assert!(Cli::try_parse_from(argv(args)).is_ok(), "{args:?}");
+        if let Err(e) = pinns::cli::try_full(&argv(args)) {
+            panic!("{args:?}: {}", pinns::cli::message(&e));
+        }
     }
     for args in TABLE_ANSWERED {
         assert_eq!(answered(args), Answered::Table, "{args:?}");
+    }
+}
+
+/// The name, given as a word or with -f, as the command sees it: one
+/// name, and for `exec -f NAME`, every word the command's.
+#[test]
+fn a_name_given_as_a_word_or_with_f_is_one_name() {
+    use pinns::cli::Command;
+    let parse = |args: &[&str]| {
+        pinns::cli::parse(argv(args))
+            .unwrap_or_else(|e| panic!("{args:?}: {}", pinns::cli::message(&e)))
+    };
+    for args in [
+        &["pin", "pod", "--net"][..],
+        &["pin", "-f", "pod", "--net"],
+        &["pin", "pod", "-f", "pod", "-n"],
+    ] {
+        let Some(Command::Pin(pin)) = parse(args).command else {
+            panic!("{args:?}")
+        };
+        assert_eq!(pin.pin.name.as_deref(), Some("pod"), "{args:?}");
+        assert_eq!(pin.name_arg, None, "{args:?}");
+    }
+    for args in [
+        &["unpin", "pod"][..],
+        &["unpin", "-f", "pod"],
+        &["unpin", "--net", "pod", "-v"],
+    ] {
+        let Some(Command::Unpin(unpin)) = parse(args).command else {
+            panic!("{args:?}")
+        };
+        assert_eq!(unpin.name.as_deref(), Some("pod"), "{args:?}");
+        assert!(!unpin.all, "{args:?}");
+    }
+    let Some(Command::Unpin(all)) = parse(&["unpin", "--all", "-d", "/p"]).command else {
+        panic!()
+    };
+    assert!(all.all && all.name.is_none());
+    let exec = |args: &[&str]| {
+        let Some(Command::Exec(exec)) = parse(args).command else {
+            panic!("{args:?}")
+        };
+        let words: Vec<String> = exec
+            .command
+            .iter()
+            .map(|w| w.to_string_lossy().into_owned())
+            .collect();
+        (exec.name.unwrap(), words, exec.types.net)
+    };
+    let cmd = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        exec(&["exec", "pod", "--", "ip", "-n", "x"]),
+        ("pod".into(), cmd(&["ip", "-n", "x"]), false)
+    );
+    assert_eq!(
+        exec(&["exec", "pod", "ip", "-n", "x"]),
+        ("pod".into(), cmd(&["ip", "-n", "x"]), false)
+    );
+    assert_eq!(
+        exec(&["exec", "--net", "pod", "--", "ip"]),
+        ("pod".into(), cmd(&["ip"]), true)
+    );
+    assert_eq!(
+        exec(&["exec", "-f", "pod", "ip", "-n", "x"]),
+        ("pod".into(), cmd(&["ip", "-n", "x"]), false)
+    );
+    assert_eq!(
+        exec(&["exec", "-nfpod", "ip", "-n"]),
+        ("pod".into(), cmd(&["ip", "-n"]), true)
+    );
+    assert_eq!(
+        exec(&["exec", "--filename=pod", "-n", "--", "ip"]),
+        ("pod".into(), cmd(&["ip"]), true)
+    );
+    assert_eq!(
+        exec(&["exec", "-d", "/p", "-f", "pod", "sh", "-c", "true"]),
+        ("pod".into(), cmd(&["sh", "-c", "true"]), false)
+    );
+    let Some(Command::List(list)) = parse(&["list", "pod"]).command else {
+        panic!()
+    };
+    assert_eq!(list.name.as_deref(), Some("pod"));
+}
+
+/// Every usage error is one line on stderr, `pinns: WHAT; try 'pinns
+/// [SUB] --help'`, and exit status 2, whatever clap or pinns found wrong.
+#[test]
+fn every_usage_error_is_one_line_and_exit_2() {
+    let cases: &[(&[&str], &str, &str)] = &[
+        (
+            &["unpin", "pod", "--bogus"],
+            "unexpected argument '--bogus' found",
+            "pinns unpin",
+        ),
+        (
+            &["-f", "x", "--netns"],
+            "unexpected argument '--netns' found (a similar argument exists: '--net')",
+            "pinns",
+        ),
+        (&["bogus"], "unrecognized subcommand 'bogus'", "pinns"),
+        (&["unpin"], "a pin name is required", "pinns unpin"),
+        (&["pin", "--net"], "a pin name is required", "pinns pin"),
+        (&["exec", "pod"], "no command given", "pinns exec"),
+        (&[], "a pin name is required", "pinns"),
+        (
+            &["unpin", "a", "-f", "b"],
+            "two names given, 'a' and -f 'b'",
+            "pinns unpin",
+        ),
+        (
+            &["unpin", "--all", "pod"],
+            "--all removes every pin under DIR",
+            "pinns unpin",
+        ),
+        (
+            &["-f", "x", "--net", "--net"],
+            "the argument '--net[=host]' cannot be used multiple times",
+            "pinns",
+        ),
+        (
+            &["-f", "x", "--from-pid", "nope"],
+            "invalid value 'nope' for '--from-pid <PID>'",
+            "pinns",
+        ),
+        (
+            &["completions", "tcsh"],
+            "invalid value 'tcsh' for '<SHELL>' (possible values: bash, elvish, fish, powershell, zsh",
+            "pinns completions",
+        ),
+        (
+            &["unpin", "-f"],
+            "a value is required for '--filename <NAME>' but none was supplied",
+            "pinns unpin",
+        ),
+        (
+            &["list", "a", "b"],
+            "unexpected argument 'b' found",
+            "pinns list",
+        ),
+        (
+            &["-f", "x", "--net=hots"],
+            "invalid value 'hots' for '--net[=host]'",
+            "pinns",
+        ),
+    ];
+    for (args, what, sub) in cases {
+        let out = common::pinns(args);
+        let err = out.stderr_text();
+        assert_eq!(out.code(), Some(2), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}: {out:?}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: not one line:\n{err}");
+        assert!(
+            err.starts_with(&format!("pinns: {what}")),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.ends_with(&format!("; try '{sub} --help'\n")),
+            "{args:?}: {err}"
+        );
     }
 }
 
@@ -483,7 +667,7 @@ fn help_version_and_errors_are_left_to_the_full_definition() {
         let answered = agree(args);
         // Those the full definition refuses must not be answered cheaply
         // (`agree` checks that); the rest may be, if equal.
-        if Cli::try_parse_from(argv(args)).is_err() {
+        if pinns::cli::try_full(&argv(args)).is_err() {
             assert!(!answered, "{args:?}");
         }
     }
@@ -496,7 +680,7 @@ fn help_version_and_errors_are_left_to_the_full_definition() {
 #[test]
 fn the_binary_prints_what_the_full_definition_prints() {
     for args in LEFT_TO_CLAP {
-        let Err(err) = Cli::try_parse_from(argv(args)) else {
+        let Err(err) = pinns::cli::parse(argv(args)) else {
             continue;
         };
         let out = common::pinns(args);
@@ -522,7 +706,7 @@ fn token() -> impl Strategy<Value = String> {
             "--uid-mapping", "--uid-mapping=0-1-2", "--gid-mapping", "--from-pid",
             "--loopback", "--monotonic", "--boottime", "--json", "-v", "--verbose", "--",
             "-", "-h", "--help", "-V", "--version", "bash", "fish", "host", "1", "-1",
-            "-niu", "-dx", "-fy", "--dry-run", "--no-netns-mounts",
+            "-niu", "-dx", "-fy", "--dry-run", "--no-netns-mounts", "--all", "pod",
         ])
         .prop_map(str::to_string),
         1 => "[a-z0-9=./@\\-]{0,12}",

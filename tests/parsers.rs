@@ -1,5 +1,6 @@
 //! Property tests of the parsers that face user input: id maps,
-//! sysctl keys, pin names, and the command line as a whole.
+//! sysctl keys, pin names, and the command line as a whole (a name given
+//! as a word or with -f).
 //!
 //! For each: no input panics; whatever is accepted is well-formed (an id
 //! map round-trips through its display form, a sysctl key never yields a
@@ -265,6 +266,52 @@ proptest! {
         } else {
             let comps: Vec<Component<'_>> = Path::new(&name).components().collect();
             prop_assert_eq!(comps, vec![Component::Normal(name.as_ref())]);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The command line: a name given as a word or with -f.
+
+/// `args` as the binary parses them, `Debug` text or the error's kind.
+fn parse_line(args: &[&str]) -> Result<String, clap::error::ErrorKind> {
+    let argv: Vec<std::ffi::OsString> = std::iter::once("pinns")
+        .chain(args.iter().copied())
+        .map(Into::into)
+        .collect();
+    pinns::cli::parse(argv)
+        .map(|cli| format!("{cli:?}"))
+        .map_err(|e| e.kind())
+}
+
+proptest! {
+    // Each case runs clap's full parse eight times: fewer cases.
+    #![proptest_config(ProptestConfig { cases: 300, ..config() })]
+
+    #[test]
+    fn a_name_as_a_word_or_with_f_is_the_same_line(name in name_like(), other in name_like()) {
+        // A word that starts with '-' is an option, not a name.
+        prop_assume!(!name.starts_with('-'));
+        for (word, flag) in [
+            (vec!["pin", &name, "--net"], vec!["pin", "-f", &name, "--net"]),
+            (vec!["unpin", &name], vec!["unpin", "-f", &name]),
+            (vec!["exec", &name, "--", "true"], vec!["exec", "-f", &name, "true"]),
+        ] {
+            prop_assert_eq!(parse_line(&word), parse_line(&flag), "{:?} / {:?}", word, flag);
+            prop_assert!(parse_line(&word).is_ok(), "{:?}", word);
+        }
+        // Both, differing: a usage error, whichever comes first.
+        prop_assume!(name != other && !other.starts_with('-'));
+        for args in [
+            vec!["pin", &name, "-f", &other, "--net"],
+            vec!["unpin", "-f", &other, &name],
+        ] {
+            prop_assert_eq!(
+                parse_line(&args),
+                Err(clap::error::ErrorKind::ArgumentConflict),
+                "{:?}",
+                args
+            );
         }
     }
 }

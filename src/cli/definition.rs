@@ -33,11 +33,52 @@ itself runs in instead.";
 
 const AFTER_HELP: &str = "\
 Examples:
-  pinns -d /run -f pod1 --net --ipc --uts          pin a pod's namespaces
-  pinns exec -d /run -f pod1 -- ip addr            run a command inside them
-  pinns list -d /run                               list pins, live or stale
-  pinns prune -d /run                              remove stale pins
-  pinns unpin -d /run -f pod1                      remove every pin of pod1";
+  pinns -d /run -f pod1 --net --ipc --uts          pin a pod's namespaces (CRI-O's line)
+  pinns pin pod1 --net --uts                       the same, ip netns style
+  pinns exec pod1 -- ip addr                       run a command inside them
+  pinns list                                       list pins, live or stale
+  pinns unpin pod1                                 remove every pin of pod1
+  pinns unpin --all -d /tmp/pins                   remove every pin under a directory";
+
+// The usage lines, written out: clap's own would drop the argument of
+// each option (`[-d|--dir]`) and could not say that NAME is needed in one
+// of two spellings. `tests/man.rs` checks each option named here against
+// the definition, with its value name, and the man pages' SYNOPSIS is
+// these lines. TYPE is a namespace flag: -n -i -u -c -U -m -p -t.
+const USAGE: &str = "\
+pinns [-d DIR] -f NAME TYPE... [OPTIONS]
+       pinns COMMAND [ARGS]";
+
+const USAGE_PIN: &str = "\
+pinns pin [-d DIR] NAME TYPE... [OPTIONS]
+       pinns pin [-d DIR] -f NAME TYPE... [OPTIONS]";
+
+const USAGE_UNPIN: &str = "\
+pinns unpin [-d DIR] [TYPE...] [-v] NAME
+       pinns unpin [-d DIR] [TYPE...] [-v] -f NAME
+       pinns unpin [-d DIR] [-v] --all";
+
+const USAGE_LIST: &str = "\
+pinns list [-d DIR] [--pid PID] [--json] [NAME]";
+
+const USAGE_EXEC: &str = "\
+pinns exec [-d DIR] [TYPE...] [--no-netns-mounts] NAME -- CMD...
+       pinns exec [-d DIR] [TYPE...] [--no-netns-mounts] -f NAME [--] CMD...";
+
+const EXEC_LONG_ABOUT: &str = "\
+Run a command inside NAME's pinned namespaces (the user namespace first).
+
+With no type flags, every pinned type of NAME is entered but a pid namespace no process has
+entered yet: its first entrant becomes its PID 1, and once that exits the kernel lets no new
+process in. --pid enters it on purpose. With a net pin and no mnt pin, the command runs as under
+`ip netns exec`: in a new mount namespace with the pinned namespace's /sys, and each
+/etc/netns/NAME/FILE over /etc/FILE (--no-netns-mounts turns this off).";
+
+const USAGE_PRUNE: &str = "\
+pinns prune [-d DIR] [--dry-run] [--json]";
+
+const USAGE_COMPLETIONS: &str = "\
+pinns completions SHELL";
 
 /// `pinns`: pin Linux namespaces to files.
 #[derive(Debug, Parser)]
@@ -47,6 +88,7 @@ Examples:
     about = ABOUT,
     long_about = LONG_ABOUT,
     after_help = AFTER_HELP,
+    override_usage = USAGE,
     args_conflicts_with_subcommands = true,
     subcommand_value_name = "COMMAND",
     disable_help_subcommand = true
@@ -68,18 +110,24 @@ pub enum Command {
     /// (the default).
     #[command(
         about = "Create (or take) namespaces and pin them under DIR/<type>ns/NAME (the default)",
-        after_help = AFTER_HELP
+        after_help = AFTER_HELP,
+        override_usage = USAGE_PIN
     )]
-    Pin(PinArgs),
-    /// Unmount and remove the pins of NAME
+    Pin(PinCommandArgs),
+    /// Unmount and remove the pins of NAME, or every pin under DIR
+    #[command(override_usage = USAGE_UNPIN)]
     Unpin(UnpinArgs),
-    /// List every pinned NAME under DIR, live or stale, and who is inside
+    /// List every pinned NAME under DIR, its state, and who is inside
+    #[command(override_usage = USAGE_LIST)]
     List(ListArgs),
     /// Run a command inside NAME's pinned namespaces
+    #[command(override_usage = USAGE_EXEC, long_about = EXEC_LONG_ABOUT)]
     Exec(ExecArgs),
     /// Remove stale pins: empty files no namespace is mounted on
+    #[command(override_usage = USAGE_PRUNE)]
     Prune(PruneArgs),
     /// Print a shell completion script
+    #[command(override_usage = USAGE_COMPLETIONS)]
     Completions(CompletionsArgs),
 }
 
@@ -104,7 +152,21 @@ maps SIZE gids, several ranges joined with @ (0-100000-65536).";
 // The arguments structs have plain comments, not doc comments: clap would
 // take a doc comment as the description of the subcommand they belong to.
 
-// The arguments of `pin`.
+// The arguments of the `pin` subcommand: those of the CRI-O line, and the
+// name as a word of its own, as `ip netns add NAME` takes it. (The CRI-O
+// line, with no subcommand, takes no word: one there is a subcommand's
+// name or a mistake.)
+#[derive(Debug, Args, Default)]
+pub struct PinCommandArgs {
+    /// Pin name, as -f NAME gives it
+    #[arg(value_name = "NAME")]
+    pub name_arg: Option<String>,
+
+    #[command(flatten)]
+    pub pin: PinArgs,
+}
+
+// The arguments of `pin`, on the CRI-O line or after the subcommand.
 #[derive(Debug, Args, Default)]
 pub struct PinArgs {
     /// Pin directory; created (0755) if missing
@@ -266,22 +328,32 @@ impl TypeSelection {
     }
 }
 
-// The arguments of `unpin`.
+// The arguments of `unpin`. The name may be given as a word (NAME) or
+// with -f; `cli::resolve` folds the word into `name`, refuses two that
+// differ, and a name together with --all.
 #[derive(Debug, Args)]
 pub struct UnpinArgs {
     /// Pin directory
     #[arg(short = 'd', long = "dir", value_name = "DIR", default_value = "/run")]
     pub dir: PathBuf,
 
-    /// Pin name
-    #[arg(short = 'f', long = "filename", value_name = "NAME", required = true)]
-    pub name: String,
+    /// Pin name (or give it as NAME)
+    #[arg(short = 'f', long = "filename", value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Pin name, as -f NAME gives it
+    #[arg(value_name = "NAME")]
+    pub name_arg: Option<String>,
+
+    /// Every pin under DIR, then the mounts pinns made there
+    #[arg(long)]
+    pub all: bool,
 
     /// The types to unpin; none named means every type
     #[command(flatten)]
     pub types: TypeSelection,
 
-    /// Print each pin removed
+    /// Print each pin removed, or that there was none
     #[arg(short = 'v', long)]
     pub verbose: bool,
 }
@@ -293,6 +365,10 @@ pub struct ListArgs {
     #[arg(short = 'd', long = "dir", value_name = "DIR", default_value = "/run")]
     pub dir: PathBuf,
 
+    /// Show only the pins of this name
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+
     /// PID is a process: show only pins of namespaces it is in (ip netns identify)
     #[arg(long = "pid", value_name = "PID")]
     pub pid: Option<u32>,
@@ -302,18 +378,26 @@ pub struct ListArgs {
     pub json: bool,
 }
 
-// The arguments of `exec`.
+// The arguments of `exec`. The name is the first word, or -f's value; with
+// -f, every word is the command's (`pinns exec -f pod ip -n x` runs `ip -n
+// x`, as it did before NAME could be a word). `cli::resolve` folds NAME
+// into `name` and checks that a command is left.
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// Pin directory
     #[arg(short = 'd', long = "dir", value_name = "DIR", default_value = "/run")]
     pub dir: PathBuf,
 
-    /// Pin name
-    #[arg(short = 'f', long = "filename", value_name = "NAME", required = true)]
-    pub name: String,
+    /// Pin name (or give it as NAME); then every word is the command's
+    #[arg(short = 'f', long = "filename", value_name = "NAME")]
+    pub name: Option<String>,
 
-    /// The types to enter; none named means every live pin of NAME
+    /// Pin name, as -f NAME gives it
+    #[arg(value_name = "NAME")]
+    pub name_arg: Option<String>,
+
+    /// The types to enter; none named means every pinned type but a pid namespace no
+    /// process has entered yet (its first entrant would become its PID 1)
     #[command(flatten)]
     pub types: TypeSelection,
 
@@ -322,7 +406,13 @@ pub struct ExecArgs {
     pub no_netns_mounts: bool,
 
     /// The command and its arguments
-    #[arg(value_name = "CMD", required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "CMD",
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_hint = clap::ValueHint::CommandWithArguments
+    )]
     pub command: Vec<OsString>,
 }
 

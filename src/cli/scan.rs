@@ -29,7 +29,9 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::definition::{Cli, Command, HostMode, PinArgs, TypeSelection, UnpinArgs};
+use super::definition::{
+    Cli, Command, HostMode, PinArgs, PinCommandArgs, TypeSelection, UnpinArgs,
+};
 use super::spec::{Spec, Takes};
 use super::table;
 
@@ -39,7 +41,11 @@ pub fn parse(args: &[OsString]) -> Option<Cli> {
     // No program name at all (an empty argv) reads as no arguments.
     let rest = args.get(1..).unwrap_or_default();
     let command = match rest.first().map(|first| first.to_str()) {
-        Some(Some("pin")) => Command::Pin(pin_args(&scan(table::PIN, &rest[1..])?)?),
+        Some(Some("pin")) => Command::Pin(PinCommandArgs {
+            // A positional word is left to clap.
+            name_arg: None,
+            pin: pin_args(&scan(table::PIN, &rest[1..])?)?,
+        }),
         Some(Some("unpin")) => Command::Unpin(unpin_args(&scan(table::UNPIN, &rest[1..])?)?),
         // Any other word is a subcommand's name or a stray positional.
         Some(Some(first)) if !first.starts_with('-') => return None,
@@ -228,7 +234,9 @@ fn pin_args(found: &Found<'_>) -> Option<PinArgs> {
 fn unpin_args(found: &Found<'_>) -> Option<UnpinArgs> {
     let args = UnpinArgs {
         dir: PathBuf::from(found.value("dir")??),
-        name: found.value("name")??.to_string(),
+        name: found.value("name")?.map(str::to_string),
+        name_arg: None,
+        all: found.flag("all")?,
         types: TypeSelection {
             net: found.flag("net")?,
             ipc: found.flag("ipc")?,

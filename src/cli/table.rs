@@ -33,6 +33,7 @@ pub const TOP: &[Spec] = &[
 
 /// `pinns pin`.
 pub const PIN: &[Spec] = &[
+    Spec { id: "name_arg", short: None, long: None, takes: Unmodelled, required: false, default: None },
     Spec { id: "dir", short: Some('d'), long: Some("dir"), takes: Value, required: false, default: Some("/run") },
     Spec { id: "name", short: Some('f'), long: Some("filename"), takes: Value, required: false, default: None },
     Spec { id: "net", short: Some('n'), long: Some("net"), takes: OptionalEquals(&["host"]), required: false, default: None },
@@ -58,7 +59,9 @@ pub const PIN: &[Spec] = &[
 /// `pinns unpin`.
 pub const UNPIN: &[Spec] = &[
     Spec { id: "dir", short: Some('d'), long: Some("dir"), takes: Value, required: false, default: Some("/run") },
-    Spec { id: "name", short: Some('f'), long: Some("filename"), takes: Value, required: true, default: None },
+    Spec { id: "name", short: Some('f'), long: Some("filename"), takes: Value, required: false, default: None },
+    Spec { id: "name_arg", short: None, long: None, takes: Unmodelled, required: false, default: None },
+    Spec { id: "all", short: None, long: Some("all"), takes: Flag, required: false, default: None },
     Spec { id: "net", short: Some('n'), long: Some("net"), takes: Flag, required: false, default: None },
     Spec { id: "ipc", short: Some('i'), long: Some("ipc"), takes: Flag, required: false, default: None },
     Spec { id: "uts", short: Some('u'), long: Some("uts"), takes: Flag, required: false, default: None },

@@ -12,13 +12,12 @@ const CANNOT_RUN: u8 = 126;
 const NOT_FOUND: u8 = 127;
 
 pub fn run(args: &ExecArgs) -> Result<u8> {
-    let entered = crate::enter::enter_with(
-        &args.dir,
-        &args.name,
-        args.types.kinds(),
-        !args.no_netns_mounts,
-    )?;
-    let (program, rest) = args.command.split_first().expect("clap requires a command");
+    // `cli::resolve` gives exec a name, as -f or NAME.
+    let name = args.name.as_deref().unwrap_or_default();
+    let entered =
+        crate::enter::enter_with(&args.dir, name, args.types.kinds(), !args.no_netns_mounts)?;
+    let (program, rest) = (args.command.split_first())
+        .ok_or_else(|| Error::Invalid("no command given: pinns exec NAME -- CMD...".into()))?;
     let mut command = Command::new(program);
     command.args(rest);
     let shown = program.to_string_lossy();

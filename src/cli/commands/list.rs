@@ -5,10 +5,13 @@ use crate::error::Result;
 use crate::list::{Entry, State};
 
 pub fn run(args: &ListArgs) -> Result<u8> {
-    let entries = match args.pid {
+    let mut entries = match args.pid {
         Some(pid) => crate::list::identify(&args.dir, pid)?,
         None => crate::list::list(&args.dir)?,
     };
+    if let Some(name) = &args.name {
+        entries.retain(|entry| entry.name == *name);
+    }
     if args.json {
         // A struct, not a map, so the keys keep the documented order.
         #[derive(serde::Serialize)]

@@ -17,7 +17,7 @@ use crate::error::Result;
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         None => pin::run(&cli.pin),
-        Some(Command::Pin(args)) => pin::run(&args),
+        Some(Command::Pin(args)) => pin::run(&args.pin),
         Some(Command::Unpin(args)) => unpin::run(&args),
         Some(Command::List(args)) => list::run(&args),
         Some(Command::Exec(args)) => exec::run(&args),
