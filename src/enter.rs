@@ -1,6 +1,6 @@
 //! Entering pinned namespaces, for `pinns exec`.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 use rustix::fs::{Mode, OFlags};
@@ -8,7 +8,8 @@ use rustix::io::Errno;
 use rustix::thread::LinkNameSpaceType;
 
 use crate::error::{Context, Error, Result};
-use crate::mount::{self, PinDir};
+use crate::inspect::{self, PinPath};
+use crate::mount::PinDir;
 use crate::ns::{Kind, KindSet};
 use crate::plan::check_name;
 
@@ -54,7 +55,7 @@ fn link_type(kind: Kind) -> LinkNameSpaceType {
 ///
 /// The mount namespace is left as it is: [`enter_with`] can give the
 /// process the mounts `ip netns exec` would.
-pub fn enter(dir: &Path, name: &str, kinds: KindSet) -> Result<Entered> {
+pub fn enter(dir: impl AsRef<Path>, name: &str, kinds: KindSet) -> Result<Entered> {
     enter_with(dir, name, kinds, false)
 }
 
@@ -68,7 +69,13 @@ pub fn enter(dir: &Path, name: &str, kinds: KindSet) -> Result<Entered> {
 /// Those mounts are made before a pinned user namespace is entered, so
 /// they are owned by the caller's (the host's) and nothing is locked; this
 /// needs root (`CAP_SYS_ADMIN`), as mounting does.
-pub fn enter_with(dir: &Path, name: &str, kinds: KindSet, netns_mounts: bool) -> Result<Entered> {
+pub fn enter_with(
+    dir: impl AsRef<Path>,
+    name: &str,
+    kinds: KindSet,
+    netns_mounts: bool,
+) -> Result<Entered> {
+    let dir = dir.as_ref();
     check_name(name)?;
     let pin_dir = PinDir::open(dir, false)?;
     // Open every pin before entering anything: after entering a mount
@@ -84,10 +91,12 @@ pub fn enter_with(dir: &Path, name: &str, kinds: KindSet, netns_mounts: bool) ->
             }
             return Err(missing());
         };
-        let fd = match rustix::fs::openat(
+        // O_PATH and O_NOFOLLOW open nothing (a FIFO, a device) and no
+        // symlink: the look is at what the path holds itself.
+        let held = match rustix::fs::openat(
             &type_dir,
             name,
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
+            OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::empty(),
         ) {
             Ok(fd) => fd,
@@ -95,12 +104,31 @@ pub fn enter_with(dir: &Path, name: &str, kinds: KindSet, netns_mounts: bool) ->
             Err(Errno::NOENT) => return Err(missing()),
             Err(errno) => return Err(Error::os(format!("opening {}", path.display()), errno)),
         };
-        if !mount::is_nsfs(fd.as_fd()) {
-            return Err(Error::Refused(format!(
-                "{}: stale pin (no namespace is mounted there; `pinns unpin` or `pinns prune` removes it)",
-                path.display()
-            )));
+        match inspect::of_fd(held.as_fd(), &path)? {
+            PinPath::Live { .. } => {}
+            PinPath::Missing if all => continue,
+            PinPath::Missing => return Err(missing()),
+            PinPath::Stale { .. } => {
+                return Err(Error::Refused(format!(
+                    "{}: stale pin (no namespace is mounted there)",
+                    path.display()
+                )));
+            }
+            PinPath::NotAPin { why, .. } => {
+                return Err(Error::Refused(format!(
+                    "{}: not a pin: {why}",
+                    path.display()
+                )));
+            }
         }
+        // setns(2) needs a real open file: the checked inode, reopened
+        // through its descriptor, never through the path again.
+        let fd = rustix::fs::open(
+            format!("/proc/self/fd/{}", held.as_raw_fd()).as_str(),
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .with(|| format!("opening {}", path.display()))?;
         open.push((kind, fd));
     }
     if open.is_empty() {

@@ -37,7 +37,7 @@
 //! for pin in pinns::pin(&plan)? {
 //!     println!("{} namespace {} at {}", pin.kind, pin.inode, pin.path.display());
 //! }
-//! pinns::unpin("/run".as_ref(), "pod-a", pinns::KindSet::EMPTY)?;
+//! pinns::unpin("/run", "pod-a", pinns::KindSet::EMPTY)?;
 //! # Ok(())
 //! # }
 //! ```
@@ -56,6 +56,7 @@ mod enter;
 mod error;
 mod helper;
 mod idmap;
+mod inspect;
 mod list;
 mod mount;
 mod netns_view;
@@ -69,11 +70,12 @@ mod unpin;
 pub use enter::{Entered, enter, enter_with};
 pub use error::{Error, Result};
 pub use idmap::{IdMap, IdRange};
+pub use inspect::{NotAPin, PinPath, inspect};
 pub use list::{Entry, PinInfo, State, identify, list};
 pub use mount::Removed;
 pub use ns::{Kind, KindSet};
 pub use pin::{Creator, Pinned, pin, pin_with};
-pub use plan::{Plan, PlanBuilder, Source, check_name};
+pub use plan::{Plan, PlanBuilder, Source, TypeDirs, check_name};
 pub use prune::{Kept, Pruned, prune};
 pub use sysctl::Sysctl;
-pub use unpin::unpin;
+pub use unpin::{TornDown, Unpinned, unpin, unpin_all};

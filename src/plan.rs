@@ -28,6 +28,45 @@ pub enum Source {
     Process(u32),
 }
 
+/// What pinning mounts besides the pins, in the type directories
+/// (`DIR/netns`, ...): the set-up [`PlanBuilder::type_dirs`] chooses.
+///
+/// Either way `DIR/mntns` becomes an unbindable mount of itself for a mount
+/// namespace pin (the kernel pins one nowhere else), and a type directory
+/// that is a mount of its own already is used as it is.
+///
+/// ```
+/// use pinns::{Kind, Plan, TypeDirs};
+///
+/// // What CRI-O's own pinns leaves: the pin files, and nothing else.
+/// let plan = Plan::builder("/var/run/crio/ns", "pod-a")
+///     .create(Kind::Net)
+///     .type_dirs(TypeDirs::PinsOnly)
+///     .build()?;
+/// assert_eq!(plan.type_dir_setup(), TypeDirs::PinsOnly);
+/// # Ok::<(), pinns::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TypeDirs {
+    /// The `ip netns add` way (the default): where the mount holding the
+    /// pin directory is not shared, each type directory is first made a
+    /// mount of itself, shared in a peer group of its own, so a pin made
+    /// later also appears, once, in mount namespaces that bind-mounted the
+    /// directory earlier. Where that mount is shared, pins propagate with
+    /// it and nothing else is mounted. When the last pin of such a type
+    /// directory is unpinned (or pruned, or torn down), its self-bind goes
+    /// too, so the directory can be removed.
+    #[default]
+    SharedSelfBind,
+    /// CRI-O's footprint (its C pinns): the pin files are mounted and
+    /// nothing else, whatever the propagation, so once each pin file is
+    /// unmounted, `rm -fr DIR` works. On a host whose pin directory is not
+    /// on a shared mount, a pin made later does not reach mount namespaces
+    /// made earlier.
+    PinsOnly,
+}
+
 /// A validated request to pin namespaces under `DIR/<type>ns/NAME`.
 #[derive(Clone, Debug)]
 pub struct Plan {
@@ -38,6 +77,7 @@ pub struct Plan {
     pub(crate) maps: Option<(IdMap, IdMap)>,
     pub(crate) time_offsets: Option<CString>,
     pub(crate) loopback: bool,
+    pub(crate) type_dirs: TypeDirs,
 }
 
 impl Plan {
@@ -54,6 +94,7 @@ impl Plan {
             monotonic: None,
             boottime: None,
             loopback: false,
+            type_dirs: TypeDirs::default(),
         }
     }
 
@@ -85,6 +126,11 @@ impl Plan {
     pub fn sysctls(&self) -> &[Sysctl] {
         &self.sysctls
     }
+
+    /// How the type directories are set up ([`PlanBuilder::type_dirs`]).
+    pub fn type_dir_setup(&self) -> TypeDirs {
+        self.type_dirs
+    }
 }
 
 /// Collects a [`Plan`]; [`PlanBuilder::build`] checks it.
@@ -100,9 +146,18 @@ pub struct PlanBuilder {
     monotonic: Option<i64>,
     boottime: Option<i64>,
     loopback: bool,
+    type_dirs: TypeDirs,
 }
 
 impl PlanBuilder {
+    /// How the type directories are set up: the `ip netns` way
+    /// ([`TypeDirs::SharedSelfBind`], the default) or CRI-O's
+    /// ([`TypeDirs::PinsOnly`]). See [`TypeDirs`].
+    pub fn type_dirs(mut self, setup: TypeDirs) -> Self {
+        self.type_dirs = setup;
+        self
+    }
+
     /// Pins a new namespace of `kind`.
     pub fn create(mut self, kind: Kind) -> Self {
         self.kinds.push((kind, false));
@@ -265,6 +320,7 @@ impl PlanBuilder {
             time_offsets: (!offsets.is_empty())
                 .then(|| CString::new(offsets).expect("numbers hold no NUL")),
             loopback: self.loopback,
+            type_dirs: self.type_dirs,
         })
     }
 }

@@ -89,20 +89,17 @@ fn plant_and_pin(plant: Plant, extra: &[&str], why: &str) {
     for t in ["ipcns", "utsns"] {
         assert!(!dir.join(t).join("x").exists(), "{t}/x not rolled back");
     }
-    // Nor does unpin touch what is not a pin (a hard link or an empty file
-    // is only unlinked: that removes no data).
-    let out = pinns_in(&dir, &["unpin", "-f", "x"]);
-    if matches!(plant, Plant::HardLink) {
-        // An empty regular file, as a crash leaves one: unlinked.
-        out.assert_silent_success();
-        assert!(fs::symlink_metadata(&pin).is_err(), "the hard link is left");
-    } else {
-        out.assert_refused(1).assert_says(&format!(
-            "removing {}: not a pin (left alone)",
+    // Nor does unpin touch what is not a pin: what pin refuses, unpin
+    // refuses too, with the same reason (one view of a pin path), a hard
+    // link to an empty file included.
+    pinns_in(&dir, &["unpin", "-f", "x"])
+        .assert_refused(1)
+        .assert_says(&format!(
+            "removing {}: not a pin (left alone): ",
             pin.display()
-        ));
-        assert_eq!(before.0, snapshot(&pin));
-    }
+        ))
+        .assert_says(why);
+    assert_eq!(before.0, snapshot(&pin));
     assert_eq!(
         (before.1, before.2.ino),
         (snapshot(&secret), snapshot(&empty).ino)
@@ -553,13 +550,19 @@ fn hostile_entries_do_not_trouble_list() {
             .map(|(_, p)| p.clone())
     };
     assert_eq!(find("real"), Some(vec![("net".into(), "live".into())]));
+    // None is a stale pin: each is something else, which prune keeps.
     for n in ["fifo", "link", "proclink", "dir", "file"] {
-        assert_eq!(find(n), Some(vec![("net".into(), "stale".into())]), "{n}");
+        assert_eq!(
+            find(n),
+            Some(vec![("net".into(), "not-a-pin".into())]),
+            "{n}"
+        );
     }
     // The table form too: a header, then one row per entry, sorted, with
     // the inode of what is there (the namespace's for a live pin, the
-    // entry's own, unfollowed, for the rest). A name that is not UTF-8
-    // cannot be a pin's, and is not shown.
+    // entry's own, unfollowed, for the rest), and why what is not a pin
+    // is not, in prune's words. A name that is not UTF-8 cannot be a
+    // pin's, and is not shown.
     let table = pinns_in(&dir, &["list"]).assert_success().stdout_text();
     let rows: Vec<Vec<&str>> = table
         .lines()
@@ -575,11 +578,55 @@ fn hostile_entries_do_not_trouble_list() {
     let row = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<_>>();
     let want = [
         row(&["NAME", "TYPE", "INODE", "STATE", "PROCS"]),
-        row(&["dir", "net", &ino("dir"), "stale", "-"]),
-        row(&["fifo", "net", &ino("fifo"), "stale", "-"]),
-        row(&["file", "net", &ino("file"), "stale", "-"]),
-        row(&["link", "net", &ino("link"), "stale", "-"]),
-        row(&["proclink", "net", &ino("proclink"), "stale", "-"]),
+        row(&[
+            "dir",
+            "net",
+            &ino("dir"),
+            "not-a-pin",
+            "-",
+            "(a",
+            "directory)",
+        ]),
+        row(&[
+            "fifo",
+            "net",
+            &ino("fifo"),
+            "not-a-pin",
+            "-",
+            "(not",
+            "a",
+            "regular",
+            "file)",
+        ]),
+        row(&[
+            "file",
+            "net",
+            &ino("file"),
+            "not-a-pin",
+            "-",
+            "(not",
+            "empty",
+            "(1",
+            "bytes))",
+        ]),
+        row(&[
+            "link",
+            "net",
+            &ino("link"),
+            "not-a-pin",
+            "-",
+            "(a",
+            "symlink)",
+        ]),
+        row(&[
+            "proclink",
+            "net",
+            &ino("proclink"),
+            "not-a-pin",
+            "-",
+            "(a",
+            "symlink)",
+        ]),
         row(&["real", "net", &live, "live", "0"]),
     ];
     assert_eq!(rows, want, "the table:\n{table}");

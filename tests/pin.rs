@@ -273,15 +273,15 @@ fn mntns_is_one_unbindable_self_mount_after_32_parallel_pins() {
     }
 }
 
-/// On a private holding mount (set up here, so the host's own propagation
-/// does not matter; on a shared one only the pins are mounted, which
-/// tests/propagation.rs checks) each type directory is one shared
-/// self-bind, however many pins it holds.
+/// With `pinns pin`, on a private holding mount (set up here, so the
+/// host's own propagation does not matter; on a shared one only the pins
+/// are mounted, which tests/propagation.rs checks) each type directory is
+/// one shared self-bind, however many pins it holds.
 #[test]
 fn type_dirs_are_shared_mounts_of_their_own() {
     let d = PinDir::private();
-    d.must(&["-f", "a", "--net", "--ipc"]);
-    d.must(&["-f", "b", "--net", "--ipc"]);
+    d.must(&["pin", "-f", "a", "--net", "--ipc"]);
+    d.must(&["pin", "-f", "b", "--net", "--ipc"]);
     for ty in ["netns", "ipcns"] {
         let dir = d.path().join(ty);
         let mounts: Vec<_> = mounts_under(d.path())

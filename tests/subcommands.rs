@@ -381,12 +381,12 @@ fn list_reports_live_and_stale() {
     );
 }
 
-/// A pin made after another mount namespace bind-mounted DIR/netns (a CNI
+/// A pin made with `pinns pin` after another mount namespace bind-mounted DIR/netns (a CNI
 /// plugin in a pod, say) appears there too, exactly once.
 #[test]
 fn later_pins_propagate_to_other_mount_namespaces_once() {
     let d = PinDir::new();
-    d.must(&["-f", "first", "--net"]);
+    d.must(&["pin", "-f", "first", "--net"]);
     let view = d.path().join("view");
     fs::create_dir(&view).unwrap();
     // As a CNI plugin in a pod would: its own bind of DIR/netns.
@@ -397,7 +397,7 @@ fn later_pins_propagate_to_other_mount_namespaces_once() {
         view.display()
     );
     let other = OtherMountNs::start(d.path(), "view", &bind);
-    d.must(&["-f", "second", "--net"]);
+    d.must(&["pin", "-f", "second", "--net"]);
     let seen = other.counts(&[view.join("second")]);
     assert_eq!(seen, [1], "the pin appeared {seen:?} times");
 }

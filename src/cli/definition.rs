@@ -274,12 +274,24 @@ pub struct UnpinArgs {
     pub dir: PathBuf,
 
     /// Pin name
-    #[arg(short = 'f', long = "filename", value_name = "NAME", required = true)]
-    pub name: String,
+    #[arg(
+        short = 'f',
+        long = "filename",
+        value_name = "NAME",
+        required_unless_present = "all"
+    )]
+    pub name: Option<String>,
 
     /// The types to unpin; none named means every type
     #[command(flatten)]
     pub types: TypeSelection,
+
+    /// Remove every pin under DIR, then the mounts pinns made there
+    #[arg(
+        long,
+        conflicts_with_all = ["name", "net", "ipc", "uts", "cgroup", "user", "mnt", "pid", "time"]
+    )]
+    pub all: bool,
 
     /// Print each pin removed
     #[arg(short = 'v', long)]

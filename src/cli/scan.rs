@@ -228,7 +228,8 @@ fn pin_args(found: &Found<'_>) -> Option<PinArgs> {
 fn unpin_args(found: &Found<'_>) -> Option<UnpinArgs> {
     let args = UnpinArgs {
         dir: PathBuf::from(found.value("dir")??),
-        name: found.value("name")??.to_string(),
+        // No name: `--all`, or a usage error; clap reads both.
+        name: Some(found.value("name")??.to_string()),
         types: TypeSelection {
             net: found.flag("net")?,
             ipc: found.flag("ipc")?,
@@ -239,6 +240,7 @@ fn unpin_args(found: &Found<'_>) -> Option<UnpinArgs> {
             pid: found.flag("pid")?,
             time: found.flag("time")?,
         },
+        all: false,
         verbose: found.flag("verbose")?,
     };
     found.all_read().then_some(args)

@@ -58,7 +58,7 @@ pub const PIN: &[Spec] = &[
 /// `pinns unpin`.
 pub const UNPIN: &[Spec] = &[
     Spec { id: "dir", short: Some('d'), long: Some("dir"), takes: Value, required: false, default: Some("/run") },
-    Spec { id: "name", short: Some('f'), long: Some("filename"), takes: Value, required: true, default: None },
+    Spec { id: "name", short: Some('f'), long: Some("filename"), takes: Value, required: false, default: None },
     Spec { id: "net", short: Some('n'), long: Some("net"), takes: Flag, required: false, default: None },
     Spec { id: "ipc", short: Some('i'), long: Some("ipc"), takes: Flag, required: false, default: None },
     Spec { id: "uts", short: Some('u'), long: Some("uts"), takes: Flag, required: false, default: None },
@@ -67,6 +67,7 @@ pub const UNPIN: &[Spec] = &[
     Spec { id: "mnt", short: Some('m'), long: Some("mnt"), takes: Flag, required: false, default: None },
     Spec { id: "pid", short: Some('p'), long: Some("pid"), takes: Flag, required: false, default: None },
     Spec { id: "time", short: Some('t'), long: Some("time"), takes: Flag, required: false, default: None },
+    Spec { id: "all", short: None, long: Some("all"), takes: Unmodelled, required: false, default: None },
     Spec { id: "verbose", short: Some('v'), long: Some("verbose"), takes: Flag, required: false, default: None },
     Spec { id: "help", short: Some('h'), long: Some("help"), takes: Unmodelled, required: false, default: None },
 ];

@@ -27,7 +27,8 @@ pub fn run(args: &ListArgs) -> Result<u8> {
 }
 
 /// One line a pin: `NAME TYPE INODE STATE PROCS`, names aligned; PROCS is
-/// how many processes are in the namespace, `-` for a stale pin.
+/// how many processes are in the namespace, `-` for a path that holds
+/// none; what is not a pin says why after it, in prune's words.
 fn table(entries: &[Entry]) -> String {
     if entries.is_empty() {
         return String::new();
@@ -47,9 +48,15 @@ fn table(entries: &[Entry]) -> String {
             let (state, procs) = match pin.state {
                 State::Live => ("live", pin.pids.len().to_string()),
                 State::Stale => ("stale", "-".to_string()),
+                State::NotAPin => ("not-a-pin", "-".to_string()),
             };
+            let why = pin
+                .why
+                .as_deref()
+                .map(|w| format!("  ({w})"))
+                .unwrap_or_default();
             out.push_str(&format!(
-                "{:width$}  {:6}  {:>10}  {state:5}  {procs:>5}\n",
+                "{:width$}  {:6}  {:>10}  {state:5}  {procs:>5}{why}\n",
                 entry.name,
                 pin.kind.name(),
                 pin.inode
@@ -71,6 +78,7 @@ mod tests {
             path: format!("/run/{}/x", kind.dir()).into(),
             inode,
             state,
+            why: None,
             pids: pids.to_vec(),
         }
     }
