@@ -326,7 +326,17 @@ impl PlanBuilder {
 }
 
 /// Checks that `name` is one path component: not empty, not `.` or `..`,
-/// no `/`, no NUL, at most 255 bytes.
+/// no `/`, no NUL or other control character, at most 255 bytes.
+///
+/// Control characters (a newline, a tab, an escape...) are refused because
+/// a name is shown one per line (`pinns list`, `ip netns list`): one with a
+/// newline would read as two pins.
+///
+/// ```
+/// assert!(pinns::check_name("pod-a").is_ok());
+/// assert!(pinns::check_name("pod\nb").is_err());
+/// assert!(pinns::check_name("../etc").is_err());
+/// ```
 pub fn check_name(name: &str) -> Result<()> {
     let why = if name.is_empty() {
         "it is empty"
@@ -336,6 +346,8 @@ pub fn check_name(name: &str) -> Result<()> {
         "it contains '/'"
     } else if name.contains('\0') {
         "it contains a NUL byte"
+    } else if name.chars().any(char::is_control) {
+        "it contains a control character"
     } else if name.len() > NAME_MAX {
         "it is longer than 255 bytes"
     } else {
@@ -380,7 +392,19 @@ mod tests {
     #[test]
     fn refuses_bad_names() {
         let long = "x".repeat(256);
-        for name in ["", ".", "..", "a/b", "/", "a\0b", long.as_str()] {
+        for name in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "/",
+            "a\0b",
+            "a\nb",
+            "a\tb",
+            "\x1b[31m",
+            "a\u{85}b",
+            long.as_str(),
+        ] {
             assert!(
                 Plan::builder("/run", name)
                     .create(Kind::Net)

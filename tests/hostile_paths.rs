@@ -254,6 +254,29 @@ fn bad_names_are_usage_errors_that_touch_nothing() {
             assert!(!s.path().join("escape").exists());
         }
     }
+    // Control characters: one line on stderr, the name shown escaped,
+    // exit 2, nothing made; a newline would split `list`'s table.
+    for name in ["a\nb", "tab\there", "\x1b[31mred", "cr\r"] {
+        for sub in [None, Some("pin"), Some("unpin"), Some("exec")] {
+            let mut cmd = pinns_command();
+            cmd.args(sub).arg("-d").arg(&dir).args(["-f", name]);
+            match sub {
+                Some("exec") => cmd.args(["--", "true"]),
+                _ => cmd.arg("--net"),
+            };
+            let out = run(&mut cmd).assert_refused(2);
+            assert_eq!(
+                out.stderr_text(),
+                format!(
+                    "pinns: invalid pin name '{}': it contains a control character \
+                     (a name is one path component)\n",
+                    name.escape_debug()
+                ),
+                "{sub:?} {name:?}"
+            );
+            assert!(!dir.exists(), "{name:?}: DIR was created");
+        }
+    }
     assert!(pinns::check_name("a\0b").is_err());
     assert!(pinns::check_name(&long).is_err());
     assert!(pinns::check_name("..").is_err());

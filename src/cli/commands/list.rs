@@ -35,7 +35,7 @@ fn table(entries: &[Entry]) -> String {
     }
     let width = entries
         .iter()
-        .map(|e| e.name.len())
+        .map(|e| e.name.escape_debug().to_string().len())
         .max()
         .unwrap_or(0)
         .max(4);
@@ -57,7 +57,9 @@ fn table(entries: &[Entry]) -> String {
                 .unwrap_or_default();
             out.push_str(&format!(
                 "{:width$}  {:6}  {:>10}  {state:5}  {procs:>5}{why}\n",
-                entry.name,
+                // A name made by someone else may hold a newline: escaped,
+                // it stays on its line.
+                entry.name.escape_debug().to_string(),
                 pin.kind.name(),
                 pin.inode
             ));
