@@ -4,6 +4,7 @@ use crate::cli::definition::PinArgs;
 use crate::error::{Error, Result};
 use crate::pin::{Creator, Pinned};
 use crate::plan::{Plan, Source, TypeDirs};
+use crate::sysctl::Sysctl;
 
 /// Builds the plan from the flags, checking all of them before any work.
 pub fn plan(args: &PinArgs, type_dirs: TypeDirs) -> Result<Plan> {
@@ -19,8 +20,10 @@ pub fn plan(args: &PinArgs, type_dirs: TypeDirs) -> Result<Plan> {
             builder.create(kind)
         };
     }
-    for sysctl in &args.sysctls {
-        builder = builder.sysctl(sysctl.parse()?);
+    for arg in &args.sysctls {
+        for sysctl in Sysctl::parse_arg(arg)? {
+            builder = builder.sysctl(sysctl);
+        }
     }
     if let Some(map) = &args.uid_mapping {
         builder = builder.uid_map(map.parse()?);
