@@ -11,6 +11,7 @@ use crate::error::{Context, Error, Result};
 use crate::inspect::{self, PinPath};
 use crate::mount::PinDir;
 use crate::ns::{Kind, KindSet};
+use crate::pidns::{self, PidNs};
 use crate::plan::check_name;
 
 /// What [`enter`] moved the calling process into.
@@ -18,6 +19,12 @@ use crate::plan::check_name;
 pub struct Entered {
     /// The namespaces entered.
     pub kinds: KindSet,
+    /// Pinned namespaces left out of "every live pin" (no `kinds` given):
+    /// a PID namespace no process has entered yet (the command would
+    /// become its init, and when that exits no process could enter it
+    /// again), or one whose init has exited already (it takes no process).
+    /// Naming [`Kind::Pid`] in `kinds` enters it on purpose.
+    pub skipped: KindSet,
     /// Whether a command must now run as a child to be inside them all
     /// (a pid or time namespace applies to children only).
     pub needs_child: bool,
@@ -41,7 +48,9 @@ fn link_type(kind: Kind) -> LinkNameSpaceType {
 }
 
 /// Moves the calling process into NAME's pinned namespaces: those in
-/// `kinds`, or every live pin of NAME when `kinds` is empty. See setns(2).
+/// `kinds`, or every live pin of NAME when `kinds` is empty, except a PID
+/// namespace no process has entered yet or whose init has exited (see
+/// [`Entered::skipped`]). See setns(2).
 ///
 /// The user namespace is entered first (and the caller becomes uid and
 /// gid 0 in it, as nsenter(1) does) and mnt last. As in nsenter(1), a
@@ -55,6 +64,19 @@ fn link_type(kind: Kind) -> LinkNameSpaceType {
 ///
 /// The mount namespace is left as it is: [`enter_with`] can give the
 /// process the mounts `ip netns exec` would.
+///
+/// ```no_run
+/// use std::os::unix::process::CommandExt;
+/// use pinns::KindSet;
+///
+/// # fn main() -> Result<(), pinns::Error> {
+/// let entered = pinns::enter("/run", "pod-a", KindSet::EMPTY)?;
+/// assert!(!entered.needs_child, "no pid or time namespace was entered");
+/// let err = std::process::Command::new("ip").arg("addr").exec();
+/// eprintln!("ip: {err}");
+/// # Ok(())
+/// # }
+/// ```
 pub fn enter(dir: impl AsRef<Path>, name: &str, kinds: KindSet) -> Result<Entered> {
     enter_with(dir, name, kinds, false)
 }
@@ -82,6 +104,7 @@ pub fn enter_with(
     // namespace the paths would resolve elsewhere.
     let all = kinds.is_empty();
     let mut open: Vec<(Kind, OwnedFd)> = Vec::new();
+    let mut skipped = KindSet::EMPTY;
     for kind in Kind::ALL.into_iter().filter(|k| all || kinds.contains(*k)) {
         let path = pin_dir.pin_path(kind, name);
         let missing = || Error::Refused(format!("{}: no such pin", path.display()));
@@ -129,6 +152,16 @@ pub fn enter_with(
             Mode::empty(),
         )
         .with(|| format!("opening {}", path.display()))?;
+        // Entered unasked, a PID namespace no process is in yet would
+        // take this command as its init, and be spent when it exits; one
+        // whose init has exited takes no process at all.
+        if all
+            && kind == Kind::Pid
+            && matches!(pidns::probe(fd.as_fd()), PidNs::Unentered | PidNs::Dead)
+        {
+            skipped.insert(kind);
+            continue;
+        }
         open.push((kind, fd));
     }
     if open.is_empty() {
@@ -153,6 +186,7 @@ pub fn enter_with(
     }
     Ok(Entered {
         kinds: entered,
+        skipped,
         needs_child: entered.contains(Kind::Pid) || entered.contains(Kind::Time),
         netns_mounts: view,
     })

@@ -61,6 +61,7 @@ mod list;
 mod mount;
 mod netns_view;
 mod ns;
+mod pidns;
 mod pin;
 mod plan;
 mod prune;

@@ -13,6 +13,7 @@ use crate::error::{Context, Error, Result};
 use crate::inspect::{self, PinPath};
 use crate::mount::PinDir;
 use crate::ns::{Kind, KindSet};
+use crate::pidns::PidNs;
 #[cfg(feature = "serde")]
 use crate::pin::serialize_kind;
 
@@ -32,6 +33,17 @@ pub enum State {
     /// which, in [`crate::prune()`]'s words. Nothing of this crate touches it.
     #[cfg_attr(feature = "serde", serde(rename = "not-a-pin"))]
     NotAPin,
+    /// A pinned PID namespace whose first process (its init) has exited:
+    /// it is still pinned, but the kernel lets no process in any more
+    /// (`fork` inside fails with `ENOMEM`), so nothing can run in it.
+    ///
+    /// The kernel tells this apart from a PID namespace no process has
+    /// entered yet (which is [`State::Live`] with no processes) through
+    /// clone3(2)'s `set_tid` (Linux 5.5), asked without spending the
+    /// namespace and only for a PID pin with no process in it; where it
+    /// cannot be asked (an older kernel, no `CAP_SYS_ADMIN`), such a pin
+    /// shows as `Live` with no processes.
+    Dead,
 }
 
 /// One pin file under `DIR/<type>ns/`.
@@ -93,7 +105,31 @@ pub struct Entry {
 pub fn list(dir: impl AsRef<Path>) -> Result<Vec<Entry>> {
     let mut entries = pins(dir.as_ref())?;
     count_processes(&mut entries)?;
+    mark_dead_pid_namespaces(&mut entries);
     Ok(entries)
+}
+
+/// A live PID pin with no process in it is either waiting for its init or
+/// past it: the kernel is asked which (see [`State::Dead`]).
+fn mark_dead_pid_namespaces(entries: &mut [Entry]) {
+    for pin in entries.iter_mut().flat_map(|e| e.pins.iter_mut()) {
+        if pin.kind != Kind::Pid || pin.state != State::Live || !pin.pids.is_empty() {
+            continue;
+        }
+        // The namespace itself, through the pin: a pin gone meanwhile is
+        // left as listed.
+        let Ok(ns) = rustix::fs::open(
+            &pin.path,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
+            Mode::empty(),
+        ) else {
+            continue;
+        };
+        let same = rustix::fs::fstat(&ns).is_ok_and(|st| st.st_ino == pin.inode);
+        if same && crate::pidns::probe(ns.as_fd()) == PidNs::Dead {
+            pin.state = State::Dead;
+        }
+    }
 }
 
 /// Like [`list`], but keeps only the pins whose namespace process `pid`

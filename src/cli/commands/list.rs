@@ -49,6 +49,7 @@ fn table(entries: &[Entry]) -> String {
                 State::Live => ("live", pin.pids.len().to_string()),
                 State::Stale => ("stale", "-".to_string()),
                 State::NotAPin => ("not-a-pin", "-".to_string()),
+                State::Dead => ("dead", pin.pids.len().to_string()),
             };
             let why = pin
                 .why
