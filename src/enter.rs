@@ -164,6 +164,13 @@ pub fn enter_with(
         }
         open.push((kind, fd));
     }
+    if open.is_empty() && !skipped.is_empty() {
+        return Err(Error::Refused(format!(
+            "nothing to enter of '{name}' under {}: its only pin, a pid namespace, has no \
+             process in it (name the pid type to enter it anyway)",
+            dir.display()
+        )));
+    }
     if open.is_empty() {
         return Err(Error::Refused(format!(
             "no pins named '{name}' under {}",

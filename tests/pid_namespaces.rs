@@ -93,6 +93,15 @@ fn exec_leaves_an_unentered_pid_namespace_alone_and_list_shows_a_dead_one() {
         "{}",
         out.stderr_text()
     );
+    // With the net pin gone, nothing is left to enter unasked: said so.
+    d.must(&["unpin", "-f", "pod", "--net"]);
+    let out = d.pinns(&["exec", "-f", "pod", "--", "true"]);
+    assert_eq!(out.code(), Some(1));
+    assert!(
+        out.stderr_text().contains("its only pin, a pid namespace, has no process in it"),
+        "{}",
+        out.stderr_text()
+    );
     d.must(&["unpin", "-f", "pod"]);
 }
 

@@ -36,8 +36,9 @@ fn fresh_pid_pin_makes_its_first_entrant_pid_1() {
         nsenter(&[&flag("pid", &pin), "sh", "-c", "echo $$"]).trim(),
         "1"
     );
-    // Once that init has exited the kernel lets no one in.
-    let out = d.pinns(&["exec", "-f", "p", "--", "true"]);
+    // Once that init has exited the kernel lets no one in (--pid asks to
+    // enter it; with no type flags exec leaves it out).
+    let out = d.pinns(&["exec", "-f", "p", "--pid", "--", "true"]);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("Cannot allocate memory"),
@@ -236,7 +237,17 @@ fn exec_runs_inside_and_passes_exit_codes() {
     // runs a command in a running process's pinned one on every kernel).
     if common::kernel::has_pid_ns_ioctl() {
         d.must(&["-f", "ep", "--pid", "--net"]);
-        let out = d.pinns(&["exec", "-f", "ep", "--", "sh", "-c", "echo $$; exit 3"]);
+        let out = d.pinns(&[
+            "exec",
+            "-f",
+            "ep",
+            "--pid",
+            "--net",
+            "--",
+            "sh",
+            "-c",
+            "echo $$; exit 3",
+        ]);
         assert_eq!(out.status.code(), Some(3));
         assert_eq!(stdout(&out).trim(), "1");
     } else {
