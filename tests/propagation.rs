@@ -532,3 +532,25 @@ fn without_statmount_mountinfo_decides_alike() {
         }
     }
 }
+
+/// A pin made while the last pin of its type directory is unpinned: the
+/// unpin takes the directory's self-bind down, and the pin, which may have
+/// opened the directory through it, still lands where everyone sees it.
+#[test]
+fn pin_racing_the_last_unpin_of_a_self_bound_dir_stays_visible() {
+    let s = Scratch::new(Host::Private);
+    for round in 0..20 {
+        let (gone, kept) = (format!("gone-{round}"), format!("kept-{round}"));
+        s.must(&["pin", "-f", &gone, "--net"]);
+        std::thread::scope(|scope| {
+            let unpin = scope.spawn(|| s.pinns(&["unpin", "-f", &gone]));
+            let pin = scope.spawn(|| s.pinns(&["pin", "-f", &kept, "--net"]));
+            unpin.join().unwrap().assert_success();
+            pin.join().unwrap().assert_success();
+        });
+        let pin = s.pin("net", &kept);
+        assert_eq!(ns_type(&pin), libc::CLONE_NEWNET, "round {round}");
+        s.must(&["unpin", "-f", &kept]);
+        assert!(s.mounts().is_empty(), "round {round}: {:#?}", s.mounts());
+    }
+}
