@@ -16,6 +16,7 @@ use crate::plan::check_name;
 
 /// What [`enter`] moved the calling process into.
 #[derive(Clone, Copy, Debug)]
+#[must_use = "a pid or time namespace holds only children: check needs_child"]
 pub struct Entered {
     /// The namespaces entered.
     pub kinds: KindSet,

@@ -69,6 +69,7 @@ pub enum TypeDirs {
 
 /// A validated request to pin namespaces under `DIR/<type>ns/NAME`.
 #[derive(Clone, Debug)]
+#[must_use = "a plan does nothing until passed to pinns::pin"]
 pub struct Plan {
     pub(crate) dir: PathBuf,
     pub(crate) name: String,
@@ -82,9 +83,17 @@ pub struct Plan {
 
 impl Plan {
     /// Starts a plan for the pins `dir/<type>ns/name`.
-    pub fn builder(dir: impl Into<PathBuf>, name: impl Into<String>) -> PlanBuilder {
+    ///
+    /// ```
+    /// use pinns::{Kind, Plan};
+    ///
+    /// let plan = Plan::builder("/run", "pod-a").create(Kind::Net).build()?;
+    /// assert_eq!(plan.dir(), std::path::Path::new("/run"));
+    /// # Ok::<(), pinns::Error>(())
+    /// ```
+    pub fn builder(dir: impl AsRef<Path>, name: impl Into<String>) -> PlanBuilder {
         PlanBuilder {
-            dir: dir.into(),
+            dir: dir.as_ref().to_path_buf(),
             name: name.into(),
             kinds: Vec::new(),
             from_pid: None,
@@ -135,6 +144,7 @@ impl Plan {
 
 /// Collects a [`Plan`]; [`PlanBuilder::build`] checks it.
 #[derive(Clone, Debug)]
+#[must_use = "a builder does nothing until built and the plan pinned"]
 pub struct PlanBuilder {
     dir: PathBuf,
     name: String,

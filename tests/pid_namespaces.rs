@@ -98,7 +98,8 @@ fn exec_leaves_an_unentered_pid_namespace_alone_and_list_shows_a_dead_one() {
     let out = d.pinns(&["exec", "-f", "pod", "--", "true"]);
     assert_eq!(out.code(), Some(1));
     assert!(
-        out.stderr_text().contains("its only pin, a pid namespace, has no process in it"),
+        out.stderr_text()
+            .contains("its only pin, a pid namespace, has no process in it"),
         "{}",
         out.stderr_text()
     );
