@@ -60,8 +60,10 @@ fn link_type(kind: Kind) -> LinkNameSpaceType {
 /// the host's can be entered.
 ///
 /// This changes the whole calling process and needs it single-threaded
-/// (a user or mount namespace cannot be entered otherwise): it is meant
-/// for a process about to exec, as `pinns exec` is.
+/// (setns(2) moves one thread, and a user or mount namespace cannot be
+/// entered otherwise): a process with more threads is refused, before
+/// anything is entered. It is meant for a process about to exec, as
+/// `pinns exec` is.
 ///
 /// The mount namespace is left as it is: [`enter_with`] can give the
 /// process the mounts `ip netns exec` would.
@@ -100,6 +102,7 @@ pub fn enter_with(
 ) -> Result<Entered> {
     let dir = dir.as_ref();
     check_name(name)?;
+    single_threaded()?;
     let pin_dir = PinDir::open(dir, false)?;
     // Open every pin before entering anything: after entering a mount
     // namespace the paths would resolve elsewhere.
@@ -198,6 +201,34 @@ pub fn enter_with(
         needs_child: entered.contains(Kind::Pid) || entered.contains(Kind::Time),
         netns_mounts: view,
     })
+}
+
+/// Refuses a process with more than one thread: setns(2) moves only the
+/// calling thread, so entering would quietly leave the others outside (and
+/// a user or mount namespace cannot be entered at all).
+fn single_threaded() -> Result<()> {
+    let what = || "counting this process's threads".to_string();
+    let tasks = rustix::fs::open(
+        "/proc/self/task",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .with(what)?;
+    let mut threads = 0usize;
+    for entry in rustix::fs::Dir::read_from(&tasks).with(what)? {
+        let entry = entry.with(what)?;
+        if entry.file_name() != c"." && entry.file_name() != c".." {
+            threads += 1;
+        }
+    }
+    if threads > 1 {
+        return Err(Error::Refused(format!(
+            "entering pinned namespaces: this process has {threads} threads, and setns(2) \
+             moves only the calling one; enter them from a single-threaded process (a child \
+             about to exec)"
+        )));
+    }
+    Ok(())
 }
 
 /// Enters each open pin, in order. Two passes, as nsenter(1): whatever

@@ -240,3 +240,21 @@ fn inspect_names_each_kind_of_path() {
     );
     assert!(pinns::inspect(d.path(), Kind::Net, "a/b").is_err());
 }
+
+/// `enter` in a process with more threads (this test harness) refuses in
+/// one line before entering anything: setns(2) would move one thread.
+#[test]
+fn enter_refuses_a_multithreaded_process() {
+    let d = PinDir::new();
+    d.must(&["-f", "pod", "--net"]);
+    let before = own_ns("net");
+    let err =
+        pinns::enter(d.path(), "pod", pinns::KindSet::EMPTY).expect_err("this process has threads");
+    let text = err.to_string();
+    assert!(text.contains("threads") && !text.contains('\n'), "{text}");
+    assert_eq!(own_ns("net"), before);
+    assert_eq!(
+        std::fs::read_link("/proc/thread-self/ns/net").unwrap(),
+        std::path::PathBuf::from(format!("net:[{before}]"))
+    );
+}
