@@ -69,6 +69,10 @@ pub(crate) fn serialize_kind<S: serde::Serializer>(kind: &Kind, s: S) -> Result<
 /// success the namespaces are held by bind mounts alone, and no process of
 /// ours is left. On failure nothing this call made is left behind.
 ///
+/// What is mounted besides the pins (the type directories' `ip netns`
+/// set-up, or nothing, as CRI-O's own pinns) is the plan's
+/// [`TypeDirs`](crate::TypeDirs).
+///
 /// New user, mnt, pid and time namespaces are made by a forked helper
 /// child; the others by a thread of this process, whose own namespaces are
 /// never changed.
@@ -93,6 +97,18 @@ pub enum Creator {
 }
 
 /// [`pin`], choosing where new namespaces are created.
+///
+/// ```no_run
+/// use pinns::{Creator, Kind, Plan};
+///
+/// # fn main() -> Result<(), pinns::Error> {
+/// // A process that exits right after may leave its own thread inside.
+/// let plan = Plan::builder("/run", "pod-a").create(Kind::Net).build()?;
+/// let pinned = pinns::pin_with(&plan, Creator::CallingThread)?;
+/// assert_eq!(pinned[0].source, pinns::Source::New);
+/// # Ok(())
+/// # }
+/// ```
 pub fn pin_with(plan: &Plan, creator: Creator) -> Result<Vec<Pinned>> {
     if plan.new_kinds().contains(Kind::Pid) {
         // A kernel that cannot pin it is told before anything is made.
