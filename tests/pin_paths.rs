@@ -258,3 +258,50 @@ fn enter_refuses_a_multithreaded_process() {
         std::path::PathBuf::from(format!("net:[{before}]"))
     );
 }
+
+/// The library's two footprints on a private mount: `TypeDirs::PinsOnly`
+/// mounts the pin files alone, the default self-binds the type
+/// directories; `unpin_all` then leaves nothing mounted either way.
+#[test]
+fn library_footprints_and_teardown() {
+    use pinns::{Kind, Plan, TypeDirs};
+    let d = PinDir::private();
+    for (sub, setup, self_bound) in [
+        ("crio", TypeDirs::PinsOnly, false),
+        ("ipnetns", TypeDirs::SharedSelfBind, true),
+    ] {
+        let dir = d.sub(sub);
+        let plan = Plan::builder(&dir, "pod")
+            .create(Kind::Net)
+            .create(Kind::Uts)
+            .type_dirs(setup)
+            .build()
+            .unwrap();
+        let pinned = pinns::pin(&plan).unwrap();
+        assert_eq!(pinned.len(), 2);
+        let mounted: Vec<_> = mounts_under(&dir)
+            .into_iter()
+            .map(|m| m.mount_point)
+            .collect();
+        for ty in ["netns", "utsns"] {
+            assert_eq!(
+                mounted.contains(&dir.join(ty)),
+                self_bound,
+                "{sub}: {mounted:?}"
+            );
+            assert!(
+                mounted.contains(&dir.join(ty).join("pod")),
+                "{sub}: {mounted:?}"
+            );
+        }
+        let done = pinns::unpin_all(&dir).unwrap();
+        assert_eq!(done.unpinned.len(), 2, "{sub}: {done:?}");
+        assert_eq!(
+            done.unmounted.len(),
+            if self_bound { 2 } else { 0 },
+            "{sub}"
+        );
+        assert!(mounts_under(&dir).is_empty(), "{sub}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
