@@ -8,11 +8,13 @@
 //! ```
 //!
 //! Needs root (`CAP_SYS_ADMIN`). Everything the example makes is undone
-//! when it ends, even when a step fails or panics: the pins, and the type
-//! directories (`DIR/netns`, ...) it created, which `pinns` leaves mounted
-//! on themselves (so a temporary directory could not otherwise be removed).
-//! Type directories that existed before, like `/run/netns`, are left as they
-//! were found.
+//! when it ends, even when a step fails or panics. In a directory of its
+//! own, [`pinns::unpin_all`] takes down every pin and every mount pinns made
+//! there, and the directory is removed. In a directory given (shared with
+//! others, like `/run`), [`pinns::unpin`] takes down the pod's pins (and a
+//! type directory's self-bind once its last pin is gone); the type
+//! directories the example created are removed, and those that existed
+//! before, like `/run/netns`, are left.
 //!
 //! `tests/example.rs` runs [`pin_pod`] itself, including a failing run.
 
@@ -27,15 +29,15 @@ use pinns::{Kind, KindSet, Pinned, Plan};
 pub const POD_KINDS: [Kind; 3] = [Kind::Net, Kind::Ipc, Kind::Uts];
 
 fn main() -> ExitCode {
-    // The temporary directory, if we make one, must outlive `pin_pod`'s
-    // clean-up, which unmounts what would stop its removal.
+    // A directory of our own under the temporary one: made (and so torn
+    // down whole) by the example.
     let temp;
     let dir = match std::env::args_os().nth(1) {
         Some(dir) => PathBuf::from(dir),
         None => match tempfile::tempdir() {
             Ok(dir) => {
                 temp = dir;
-                temp.path().to_owned()
+                temp.path().join("pods")
             }
             Err(e) => {
                 eprintln!("pin_pod: making a temporary directory: {e}");
@@ -102,14 +104,13 @@ pub fn pin_pod(dir: &Path, name: &str, out: &mut dyn Write) -> Result<Vec<Pinned
     Ok(pinned)
 }
 
-/// Undoes what [`pin_pod`] made, when finished or dropped: the pins of
-/// NAME, then the directories that did not exist before.
+/// Undoes what [`pin_pod`] made, when finished or dropped.
 struct Cleanup {
     dir: PathBuf,
     name: String,
-    /// `DIR` itself when it did not exist, and each `DIR/<type>ns` that did
-    /// not: made by `pinns::pin`, so ours to unmount and remove.
+    /// `DIR` did not exist: it is all ours, torn down and removed whole.
     made_dir: bool,
+    /// Each `DIR/<type>ns` that did not exist, removed once empty.
     made_type_dirs: Vec<PathBuf>,
     done: bool,
 }
@@ -137,41 +138,37 @@ impl Cleanup {
 
     fn undo(&mut self) -> Result<(), String> {
         self.done = true;
-        let mut errors = Vec::new();
+        if self.made_dir {
+            // Every pin, then the mounts pinns made: nothing is left
+            // mounted, so the directory goes as any other.
+            pinns::unpin_all(&self.dir).map_err(|e| format!("tearing down: {e}"))?;
+            return remove(&self.dir, |p| std::fs::remove_dir_all(p));
+        }
         // Lazily, as `pinns unpin` does: a process still inside keeps
         // running. A pin that was never made is not an error.
+        let mut errors = Vec::new();
         if let Err(e) = pinns::unpin(&self.dir, &self.name, KindSet::EMPTY) {
             errors.push(format!("unpinning {}: {e}", self.name));
         }
-        for type_dir in &self.made_type_dirs {
-            // `pinns` made it a bind mount of itself (the `ip netns` way):
-            // `umount -l DIR/netns`, then it can be removed. EINVAL: it
-            // never became a mount point, as when pinning failed early.
-            match rustix::mount::unmount(
-                type_dir,
-                rustix::mount::UnmountFlags::DETACH | rustix::mount::UnmountFlags::NOFOLLOW,
-            ) {
-                Ok(()) | Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOENT) => {}
-                Err(e) => errors.push(format!("unmounting {}: {e}", type_dir.display())),
-            }
-            match std::fs::remove_dir(type_dir) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => errors.push(format!("removing {}: {e}", type_dir.display())),
-            }
-        }
-        if self.made_dir {
-            match std::fs::remove_dir(&self.dir) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => errors.push(format!("removing {}: {e}", self.dir.display())),
-            }
-        }
+        errors.extend(
+            self.made_type_dirs
+                .iter()
+                .filter_map(|dir| remove(dir, |p| std::fs::remove_dir(p)).err()),
+        );
         if errors.is_empty() {
             Ok(())
         } else {
             Err(errors.join("; "))
         }
+    }
+}
+
+/// Removes `path` with `how`; one already gone is fine.
+fn remove(path: &Path, how: fn(&Path) -> std::io::Result<()>) -> Result<(), String> {
+    match how(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("removing {}: {e}", path.display())),
     }
 }
 

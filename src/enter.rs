@@ -1,6 +1,6 @@
 //! Entering pinned namespaces, for `pinns exec`.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 use rustix::fs::{Mode, OFlags};
@@ -8,15 +8,24 @@ use rustix::io::Errno;
 use rustix::thread::LinkNameSpaceType;
 
 use crate::error::{Context, Error, Result};
-use crate::mount::{self, PinDir};
+use crate::inspect::{self, PinPath};
+use crate::mount::PinDir;
 use crate::ns::{Kind, KindSet};
+use crate::pidns::{self, PidNs};
 use crate::plan::check_name;
 
 /// What [`enter`] moved the calling process into.
 #[derive(Clone, Copy, Debug)]
+#[must_use = "a pid or time namespace holds only children: check needs_child"]
 pub struct Entered {
     /// The namespaces entered.
     pub kinds: KindSet,
+    /// Pinned namespaces left out of "every live pin" (no `kinds` given):
+    /// a PID namespace no process has entered yet (the command would
+    /// become its init, and when that exits no process could enter it
+    /// again), or one whose init has exited already (it takes no process).
+    /// Naming [`Kind::Pid`] in `kinds` enters it on purpose.
+    pub skipped: KindSet,
     /// Whether a command must now run as a child to be inside them all
     /// (a pid or time namespace applies to children only).
     pub needs_child: bool,
@@ -40,7 +49,9 @@ fn link_type(kind: Kind) -> LinkNameSpaceType {
 }
 
 /// Moves the calling process into NAME's pinned namespaces: those in
-/// `kinds`, or every live pin of NAME when `kinds` is empty. See setns(2).
+/// `kinds`, or every live pin of NAME when `kinds` is empty, except a PID
+/// namespace no process has entered yet or whose init has exited (see
+/// [`Entered::skipped`]). See setns(2).
 ///
 /// The user namespace is entered first (and the caller becomes uid and
 /// gid 0 in it, as nsenter(1) does) and mnt last. As in nsenter(1), a
@@ -49,12 +60,27 @@ fn link_type(kind: Kind) -> LinkNameSpaceType {
 /// the host's can be entered.
 ///
 /// This changes the whole calling process and needs it single-threaded
-/// (a user or mount namespace cannot be entered otherwise): it is meant
-/// for a process about to exec, as `pinns exec` is.
+/// (setns(2) moves one thread, and a user or mount namespace cannot be
+/// entered otherwise): a process with more threads is refused, before
+/// anything is entered. It is meant for a process about to exec, as
+/// `pinns exec` is.
 ///
 /// The mount namespace is left as it is: [`enter_with`] can give the
 /// process the mounts `ip netns exec` would.
-pub fn enter(dir: &Path, name: &str, kinds: KindSet) -> Result<Entered> {
+///
+/// ```no_run
+/// use std::os::unix::process::CommandExt;
+/// use pinns::KindSet;
+///
+/// # fn main() -> Result<(), pinns::Error> {
+/// let entered = pinns::enter("/run", "pod-a", KindSet::EMPTY)?;
+/// assert!(!entered.needs_child, "no pid or time namespace was entered");
+/// let err = std::process::Command::new("ip").arg("addr").exec();
+/// eprintln!("ip: {err}");
+/// # Ok(())
+/// # }
+/// ```
+pub fn enter(dir: impl AsRef<Path>, name: &str, kinds: KindSet) -> Result<Entered> {
     enter_with(dir, name, kinds, false)
 }
 
@@ -68,13 +94,21 @@ pub fn enter(dir: &Path, name: &str, kinds: KindSet) -> Result<Entered> {
 /// Those mounts are made before a pinned user namespace is entered, so
 /// they are owned by the caller's (the host's) and nothing is locked; this
 /// needs root (`CAP_SYS_ADMIN`), as mounting does.
-pub fn enter_with(dir: &Path, name: &str, kinds: KindSet, netns_mounts: bool) -> Result<Entered> {
+pub fn enter_with(
+    dir: impl AsRef<Path>,
+    name: &str,
+    kinds: KindSet,
+    netns_mounts: bool,
+) -> Result<Entered> {
+    let dir = dir.as_ref();
     check_name(name)?;
+    single_threaded()?;
     let pin_dir = PinDir::open(dir, false)?;
     // Open every pin before entering anything: after entering a mount
     // namespace the paths would resolve elsewhere.
     let all = kinds.is_empty();
     let mut open: Vec<(Kind, OwnedFd)> = Vec::new();
+    let mut skipped = KindSet::EMPTY;
     for kind in Kind::ALL.into_iter().filter(|k| all || kinds.contains(*k)) {
         let path = pin_dir.pin_path(kind, name);
         let missing = || Error::Refused(format!("{}: no such pin", path.display()));
@@ -84,10 +118,12 @@ pub fn enter_with(dir: &Path, name: &str, kinds: KindSet, netns_mounts: bool) ->
             }
             return Err(missing());
         };
-        let fd = match rustix::fs::openat(
+        // O_PATH and O_NOFOLLOW open nothing (a FIFO, a device) and no
+        // symlink: the look is at what the path holds itself.
+        let held = match rustix::fs::openat(
             &type_dir,
             name,
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
+            OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::empty(),
         ) {
             Ok(fd) => fd,
@@ -95,13 +131,49 @@ pub fn enter_with(dir: &Path, name: &str, kinds: KindSet, netns_mounts: bool) ->
             Err(Errno::NOENT) => return Err(missing()),
             Err(errno) => return Err(Error::os(format!("opening {}", path.display()), errno)),
         };
-        if !mount::is_nsfs(fd.as_fd()) {
-            return Err(Error::Refused(format!(
-                "{}: stale pin (no namespace is mounted there; `pinns unpin` or `pinns prune` removes it)",
-                path.display()
-            )));
+        match inspect::of_fd(held.as_fd(), &path)? {
+            PinPath::Live { .. } => {}
+            PinPath::Missing if all => continue,
+            PinPath::Missing => return Err(missing()),
+            PinPath::Stale { .. } => {
+                return Err(Error::Refused(format!(
+                    "{}: stale pin (no namespace is mounted there)",
+                    path.display()
+                )));
+            }
+            PinPath::NotAPin { why, .. } => {
+                return Err(Error::Refused(format!(
+                    "{}: not a pin: {why}",
+                    path.display()
+                )));
+            }
+        }
+        // setns(2) needs a real open file: the checked inode, reopened
+        // through its descriptor, never through the path again.
+        let fd = rustix::fs::open(
+            format!("/proc/self/fd/{}", held.as_raw_fd()).as_str(),
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .with(|| format!("opening {}", path.display()))?;
+        // Entered unasked, a PID namespace no process is in yet would
+        // take this command as its init, and be spent when it exits; one
+        // whose init has exited takes no process at all.
+        if all
+            && kind == Kind::Pid
+            && matches!(pidns::probe(fd.as_fd()), PidNs::Unentered | PidNs::Dead)
+        {
+            skipped.insert(kind);
+            continue;
         }
         open.push((kind, fd));
+    }
+    if open.is_empty() && !skipped.is_empty() {
+        return Err(Error::Refused(format!(
+            "nothing to enter of '{name}' under {}: its only pin, a pid namespace, has no \
+             process in it (name the pid type to enter it anyway)",
+            dir.display()
+        )));
     }
     if open.is_empty() {
         return Err(Error::Refused(format!(
@@ -125,9 +197,38 @@ pub fn enter_with(dir: &Path, name: &str, kinds: KindSet, netns_mounts: bool) ->
     }
     Ok(Entered {
         kinds: entered,
+        skipped,
         needs_child: entered.contains(Kind::Pid) || entered.contains(Kind::Time),
         netns_mounts: view,
     })
+}
+
+/// Refuses a process with more than one thread: setns(2) moves only the
+/// calling thread, so entering would quietly leave the others outside (and
+/// a user or mount namespace cannot be entered at all).
+fn single_threaded() -> Result<()> {
+    let what = || "counting this process's threads".to_string();
+    let tasks = rustix::fs::open(
+        "/proc/self/task",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .with(what)?;
+    let mut threads = 0usize;
+    for entry in rustix::fs::Dir::read_from(&tasks).with(what)? {
+        let entry = entry.with(what)?;
+        if entry.file_name() != c"." && entry.file_name() != c".." {
+            threads += 1;
+        }
+    }
+    if threads > 1 {
+        return Err(Error::Refused(format!(
+            "entering pinned namespaces: this process has {threads} threads, and setns(2) \
+             moves only the calling one; enter them from a single-threaded process (a child \
+             about to exec)"
+        )));
+    }
+    Ok(())
 }
 
 /// Enters each open pin, in order. Two passes, as nsenter(1): whatever

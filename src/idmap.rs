@@ -23,11 +23,46 @@ pub struct IdRange {
     pub size: u32,
 }
 
-/// A whole uid or gid map.
+/// A whole uid or gid map: parsed from CRI-O's format
+/// (`CONTAINER-HOST-SIZE`, several joined by `@`, a trailing `@` allowed:
+/// `0-100000-65536@`), or built with [`IdMap::from_ranges`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdMap(Vec<IdRange>);
 
 impl IdMap {
+    /// A map of `ranges`, checked as a parsed one is: each at least one id
+    /// long and ending before 4294967295, none overlapping another inside
+    /// or outside, at most 340 of them.
+    ///
+    /// ```
+    /// use pinns::{IdMap, IdRange};
+    ///
+    /// let map = IdMap::from_ranges([
+    ///     IdRange { container: 0, host: 1000, size: 1 },
+    ///     IdRange { container: 1, host: 100000, size: 65535 },
+    /// ])?;
+    /// assert_eq!(map, "0-1000-1@1-100000-65535".parse()?);
+    /// assert_eq!(map.to_host(1), Some(100000));
+    /// # Ok::<(), pinns::Error>(())
+    /// ```
+    pub fn from_ranges(ranges: impl IntoIterator<Item = IdRange>) -> Result<IdMap, Error> {
+        let ranges: Vec<IdRange> = ranges.into_iter().collect();
+        let shown = IdMap(ranges.clone()).to_string();
+        let invalid = |why: String| Error::Invalid(format!("invalid id mapping '{shown}': {why}"));
+        if ranges.is_empty() {
+            return Err(invalid("it is empty".into()));
+        }
+        for range in &ranges {
+            check_range(
+                range,
+                &format!("{}-{}-{}", range.container, range.host, range.size),
+            )
+            .map_err(invalid)?;
+        }
+        check_map(&ranges).map_err(invalid)?;
+        Ok(IdMap(ranges))
+    }
+
     /// The ranges, in the order given.
     pub fn ranges(&self) -> &[IdRange] {
         &self.0
@@ -68,6 +103,12 @@ fn parse_range(text: &str) -> Result<IdRange, String> {
         host: number(host, "host id")?,
         size: number(size, "size")?,
     };
+    check_range(&range, text)?;
+    Ok(range)
+}
+
+/// One range's own limits; `text` is how it was written, for messages.
+fn check_range(range: &IdRange, text: &str) -> Result<(), String> {
     if range.size == 0 {
         return Err(format!("size in '{text}' must be at least 1"));
     }
@@ -78,7 +119,24 @@ fn parse_range(text: &str) -> Result<IdRange, String> {
             return Err(format!("{what} range in '{text}' runs past 4294967294"));
         }
     }
-    Ok(range)
+    Ok(())
+}
+
+/// The limits of a whole map: how many ranges, and none overlapping.
+fn check_map(ranges: &[IdRange]) -> Result<(), String> {
+    if ranges.len() > MAX_LINES {
+        return Err(format!("more than {MAX_LINES} ranges"));
+    }
+    for (i, a) in ranges.iter().enumerate() {
+        for b in &ranges[i + 1..] {
+            if overlaps(a.container, b.container, a.size, b.size)
+                || overlaps(a.host, b.host, a.size, b.size)
+            {
+                return Err("ranges overlap".into());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn overlaps(a: u32, b: u32, size_a: u32, size_b: u32) -> bool {
@@ -101,18 +159,7 @@ impl FromStr for IdMap {
             .map(parse_range)
             .collect::<Result<Vec<_>, _>>()
             .map_err(invalid)?;
-        if ranges.len() > MAX_LINES {
-            return Err(invalid(format!("more than {MAX_LINES} ranges")));
-        }
-        for (i, a) in ranges.iter().enumerate() {
-            for b in &ranges[i + 1..] {
-                if overlaps(a.container, b.container, a.size, b.size)
-                    || overlaps(a.host, b.host, a.size, b.size)
-                {
-                    return Err(invalid("ranges overlap".into()));
-                }
-            }
-        }
+        check_map(&ranges).map_err(invalid)?;
         Ok(IdMap(ranges))
     }
 }
@@ -132,6 +179,29 @@ impl fmt::Display for IdMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_ranges_checks_as_parsing_does() {
+        let r = |container, host, size| IdRange {
+            container,
+            host,
+            size,
+        };
+        assert_eq!(
+            IdMap::from_ranges([r(0, 100000, 65536)]).unwrap(),
+            "0-100000-65536@".parse().unwrap()
+        );
+        for bad in [
+            vec![],
+            vec![r(0, 1, 0)],
+            vec![r(0, 100, 10), r(5, 1000, 10)],
+            vec![r(0, 100, 10), r(50, 105, 10)],
+            vec![r(0, u32::MAX - 1, 2)],
+        ] {
+            let err = IdMap::from_ranges(bad.clone()).expect_err(&format!("{bad:?}"));
+            assert!(err.is_usage(), "{bad:?}: {err}");
+        }
+    }
 
     #[test]
     fn parses_crio_format() {

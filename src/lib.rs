@@ -8,9 +8,19 @@
 //! namespaces then persist with no "pause" process holding them.
 //!
 //! The `pinns` command line is a thin layer over these functions:
-//! [`pin`](fn@pin) (with a [`Plan`]), [`unpin`](fn@unpin), [`list`](fn@list)
+//! [`pin`](fn@pin) (with a [`Plan`]), [`unpin`](fn@unpin) (and
+//! [`unpin_all`], the teardown of a whole directory), [`list`](fn@list)
 //! (and [`identify`]), [`enter`](fn@enter) (and [`enter_with`]) and
-//! [`prune`](fn@prune).
+//! [`prune`](fn@prune). All of them see a pin path the same way,
+//! [`inspect`](fn@inspect)'s: missing, live, stale, or not a pin and why
+//! ([`PinPath`]).
+//!
+//! What pinning mounts besides the pins is chosen per [`Plan`]
+//! ([`TypeDirs`]): the `ip netns` set-up of the type directories (the
+//! default, and `pinns pin`'s), or CRI-O's footprint, the pin files alone
+//! (`pinns` with no subcommand, as CRI-O runs it). Either way, once the
+//! last pin of a directory is gone ([`unpin`](fn@unpin), [`unpin_all`],
+//! [`prune`](fn@prune)), nothing pinns mounted is left there.
 //!
 //! # Features
 //!
@@ -37,7 +47,9 @@
 //! for pin in pinns::pin(&plan)? {
 //!     println!("{} namespace {} at {}", pin.kind, pin.inode, pin.path.display());
 //! }
-//! pinns::unpin("/run".as_ref(), "pod-a", pinns::KindSet::EMPTY)?;
+//! for gone in pinns::unpin("/run", "pod-a", pinns::KindSet::EMPTY)? {
+//!     println!("unpinned {}", gone.path.display());
+//! }
 //! # Ok(())
 //! # }
 //! ```
@@ -56,10 +68,12 @@ mod enter;
 mod error;
 mod helper;
 mod idmap;
+mod inspect;
 mod list;
 mod mount;
 mod netns_view;
 mod ns;
+mod pidns;
 mod pin;
 mod plan;
 mod prune;
@@ -69,11 +83,12 @@ mod unpin;
 pub use enter::{Entered, enter, enter_with};
 pub use error::{Error, Result};
 pub use idmap::{IdMap, IdRange};
+pub use inspect::{NotAPin, PinPath, inspect};
 pub use list::{Entry, PinInfo, State, identify, list};
 pub use mount::Removed;
 pub use ns::{Kind, KindSet};
 pub use pin::{Creator, Pinned, pin, pin_with};
-pub use plan::{Plan, PlanBuilder, Source, check_name};
+pub use plan::{Plan, PlanBuilder, Source, TypeDirs, check_name};
 pub use prune::{Kept, Pruned, prune};
 pub use sysctl::Sysctl;
-pub use unpin::unpin;
+pub use unpin::{TornDown, Unpinned, unpin, unpin_all};

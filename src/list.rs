@@ -3,15 +3,17 @@
 //! process is inside (`ip netns identify`).
 
 use std::collections::{BTreeMap, HashMap};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{AtFlags, FileType, Mode, OFlags, StatxFlags};
+use rustix::fs::{AtFlags, Mode, OFlags, StatxFlags};
 use rustix::io::Errno;
 
 use crate::error::{Context, Error, Result};
-use crate::mount::{Nsfs, PinDir};
+use crate::inspect::{self, PinPath};
+use crate::mount::PinDir;
 use crate::ns::{Kind, KindSet};
+use crate::pidns::PidNs;
 #[cfg(feature = "serde")]
 use crate::pin::serialize_kind;
 
@@ -22,14 +24,32 @@ use crate::pin::serialize_kind;
 pub enum State {
     /// A namespace is mounted on the pin file.
     Live,
-    /// An empty file (a crash between creating and mounting, or an unmount
-    /// by someone else), or a mount of something that is not a namespace.
+    /// An empty file with one link and nothing mounted on it (a crash
+    /// between creating and mounting, or an unmount by someone else):
+    /// [`crate::prune()`] removes it.
     Stale,
+    /// Something that is no pin ([`crate::PinPath::NotAPin`]): a symlink,
+    /// a non-empty file, another kind of mount...; [`PinInfo::why`] says
+    /// which, in [`crate::prune()`]'s words. Nothing of this crate touches it.
+    #[cfg_attr(feature = "serde", serde(rename = "not-a-pin"))]
+    NotAPin,
+    /// A pinned PID namespace whose first process (its init) has exited:
+    /// it is still pinned, but the kernel lets no process in any more
+    /// (`fork` inside fails with `ENOMEM`), so nothing can run in it.
+    ///
+    /// The kernel tells this apart from a PID namespace no process has
+    /// entered yet (which is [`State::Live`] with no processes) through
+    /// clone3(2)'s `set_tid` (Linux 5.5), asked without spending the
+    /// namespace and only for a PID pin with no process in it; where it
+    /// cannot be asked (an older kernel, no `CAP_SYS_ADMIN`), such a pin
+    /// shows as `Live` with no processes.
+    Dead,
 }
 
 /// One pin file under `DIR/<type>ns/`.
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct PinInfo {
     /// The namespace type, from the directory the pin is in.
     #[cfg_attr(
@@ -41,8 +61,11 @@ pub struct PinInfo {
     pub path: PathBuf,
     /// The namespace's inode when live, else the file's.
     pub inode: u64,
-    /// Live or stale.
+    /// Live, stale, or not a pin.
     pub state: State,
+    /// Why it is not a pin, for [`State::NotAPin`].
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub why: Option<String>,
     /// The processes in the pinned namespace, by pid, ascending: those
     /// whose `/proc/PID/ns/<type>` is this namespace (for pid and time
     /// pins, the namespace the process is in, not its children's). Empty
@@ -53,6 +76,7 @@ pub struct PinInfo {
 /// Every pin of one NAME.
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Entry {
     /// The pin name.
     pub name: String,
@@ -67,16 +91,61 @@ pub struct Entry {
 /// One `statx` per pin, no read of the mount table, and one pass over
 /// `/proc` (one `statx` per process and type that has live pins), so
 /// listing stays fast with thousands of pods.
-pub fn list(dir: &Path) -> Result<Vec<Entry>> {
-    let mut entries = pins(dir)?;
+///
+/// ```no_run
+/// # fn main() -> Result<(), pinns::Error> {
+/// for entry in pinns::list("/run")? {
+///     for pin in &entry.pins {
+///         println!("{} {} {:?} {} processes", entry.name, pin.kind, pin.state, pin.pids.len());
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub fn list(dir: impl AsRef<Path>) -> Result<Vec<Entry>> {
+    let mut entries = pins(dir.as_ref())?;
     count_processes(&mut entries)?;
+    mark_dead_pid_namespaces(&mut entries);
     Ok(entries)
+}
+
+/// A live PID pin with no process in it is either waiting for its init or
+/// past it: the kernel is asked which (see [`State::Dead`]).
+fn mark_dead_pid_namespaces(entries: &mut [Entry]) {
+    for pin in entries.iter_mut().flat_map(|e| e.pins.iter_mut()) {
+        if pin.kind != Kind::Pid || pin.state != State::Live || !pin.pids.is_empty() {
+            continue;
+        }
+        // The namespace itself, through the pin: a pin gone meanwhile is
+        // left as listed.
+        let Ok(ns) = rustix::fs::open(
+            &pin.path,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
+            Mode::empty(),
+        ) else {
+            continue;
+        };
+        let same = rustix::fs::fstat(&ns).is_ok_and(|st| st.st_ino == pin.inode);
+        if same && crate::pidns::probe(ns.as_fd()) == PidNs::Dead {
+            pin.state = State::Dead;
+        }
+    }
 }
 
 /// Like [`list`], but keeps only the pins whose namespace process `pid`
 /// is in, and only the names with such pins: `ip netns identify PID`,
 /// for every type. A process that does not exist is an error.
-pub fn identify(dir: &Path, pid: u32) -> Result<Vec<Entry>> {
+///
+/// ```no_run
+/// # fn main() -> Result<(), pinns::Error> {
+/// for entry in pinns::identify("/run", std::process::id())? {
+///     println!("this process is in {}", entry.name);
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub fn identify(dir: impl AsRef<Path>, pid: u32) -> Result<Vec<Entry>> {
+    let dir = dir.as_ref();
     let process = rustix::fs::open(
         format!("/proc/{pid}").as_str(),
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -189,8 +258,6 @@ fn pins(dir: &Path) -> Result<Vec<Entry>> {
         Err(e) if e.errno() == Some(Errno::NOENT) => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    // A pin is live when what sits at its path is on nsfs.
-    let nsfs = Nsfs::probe()?;
 
     let mut names: BTreeMap<String, Vec<PinInfo>> = BTreeMap::new();
     for kind in Kind::ALL {
@@ -218,29 +285,20 @@ fn pins(dir: &Path) -> Result<Vec<Entry>> {
             let Ok(name) = file_name.to_str() else {
                 continue;
             };
-            let stx = match rustix::fs::statx(
-                &type_dir,
-                file_name,
-                AtFlags::SYMLINK_NOFOLLOW,
-                StatxFlags::TYPE | StatxFlags::INO,
-            ) {
-                Ok(stx) => stx,
+            let path = display.join(name);
+            let (inode, state, why) = match inspect::at(type_dir.as_fd(), name, &path)? {
                 // Removed while we read: not there, so not listed.
-                Err(Errno::NOENT) => continue,
-                Err(errno) => {
-                    return Err(Error::os(
-                        format!("inspecting {}/{name}", display.display()),
-                        errno,
-                    ));
-                }
+                PinPath::Missing => continue,
+                PinPath::Live { inode } => (inode, State::Live, None),
+                PinPath::Stale { inode } => (inode, State::Stale, None),
+                PinPath::NotAPin { inode, why } => (inode, State::NotAPin, Some(why.to_string())),
             };
-            let live = nsfs.holds(&stx)
-                && FileType::from_raw_mode(u32::from(stx.stx_mode)) == FileType::RegularFile;
             names.entry(name.to_string()).or_default().push(PinInfo {
                 kind,
-                path: display.join(name),
-                inode: stx.stx_ino,
-                state: if live { State::Live } else { State::Stale },
+                path,
+                inode,
+                state,
+                why,
                 pids: Vec::new(),
             });
         }

@@ -11,26 +11,24 @@
 //!   existing empty one opened with `O_NOFOLLOW`), and the namespace is
 //!   mounted onto *that open file* with `open_tree` + `move_mount`, so a
 //!   racing rename or symlink swap cannot redirect the mount;
-//! - before unmounting, the path is checked to really be a namespace
-//!   (it is on nsfs: `fstatfs` reports `NSFS_MAGIC`, or `statx` the nsfs
-//!   device), and it is unmounted with
+//! - before unmounting, the open path is checked to really be a namespace
+//!   (`inspect`, the one view of a pin path), and it is unmounted with
 //!   `MNT_DETACH | UMOUNT_NOFOLLOW` through the type directory's descriptor.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags, StatxAttributes, StatxFlags};
+use rustix::fs::{AtFlags, FlockOperation, Mode, OFlags, StatxAttributes, StatxFlags};
 use rustix::io::Errno;
 use rustix::mount::{
     MountFlags, MountPropagationFlags, MoveMountFlags, OpenTreeFlags, UnmountFlags,
 };
 
 use crate::error::{Context, Error, Result, restart};
+use crate::inspect::{self, NotAPin, PinPath};
 use crate::ns::Kind;
-
-/// `NSFS_MAGIC` from `<linux/magic.h>`: the filesystem of namespace files.
-const NSFS_MAGIC: i64 = 0x6e73_6673;
+use crate::plan::TypeDirs;
 
 /// How many mounts may be stacked on one pin before unpin gives up.
 const MAX_STACKED: usize = 64;
@@ -62,11 +60,6 @@ impl Drop for DirLock<'_> {
         // Unlocking a lock we hold cannot fail in a way we could act on.
         let _ = restart(|| rustix::fs::flock(self.0, FlockOperation::Unlock));
     }
-}
-
-/// Whether an open file is a namespace (its filesystem is nsfs).
-pub fn is_nsfs(fd: BorrowedFd<'_>) -> bool {
-    rustix::fs::fstatfs(fd).is_ok_and(|s| s.f_type == NSFS_MAGIC)
 }
 
 /// The path through which the kernel reaches an open file descriptor.
@@ -109,6 +102,11 @@ impl PinDir {
             path: path.to_path_buf(),
             fd,
         })
+    }
+
+    /// The pin directory's path, as given.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The path of NAME's pin of `kind`: `DIR/<type>ns/NAME`.
@@ -155,62 +153,186 @@ impl PinDir {
     }
 
     /// Opens the type directory of each of `kinds` (creating it when
-    /// missing), in order, each set up for pinning.
+    /// missing), in order, each set up for pinning as `setup` says.
     ///
-    /// Where the mount that holds a type directory is shared (systemd's
-    /// default, and every Kubernetes node's), pins made in it already
-    /// propagate to the mount namespaces that bind-mounted it earlier, and
-    /// nothing is mounted: once its pins are unmounted, the directory can
-    /// be removed, as with CRI-O's C pinns. Only where that mount is not
-    /// shared is the directory made a mount of its own, shared in a peer
-    /// group of its own (bind to itself, private, then shared: the
-    /// `ip netns` way), so a pin made later still appears in those
-    /// namespaces, exactly once. `mntns` is an unbindable self-bind
-    /// wherever it is: a mount namespace can only be pinned where the pin
-    /// cannot propagate into the namespace itself. A type directory that
-    /// is a mount of its own already (an earlier pinns, `ip netns`) is used
-    /// as it is.
+    /// With [`TypeDirs::SharedSelfBind`] (the `ip netns` way): where the
+    /// mount that holds a type directory is shared (systemd's default, and
+    /// every Kubernetes node's), pins made in it already propagate to the
+    /// mount namespaces that bind-mounted it earlier, and nothing is
+    /// mounted. Only where that mount is not shared is the directory made
+    /// a mount of its own, shared in a peer group of its own (bind to
+    /// itself, private, then shared), so a pin made later still appears in
+    /// those namespaces, exactly once. With [`TypeDirs::PinsOnly`] (CRI-O's
+    /// C pinns) no type directory is mounted, whatever the propagation.
+    ///
+    /// `mntns` is an unbindable self-bind either way: a mount namespace can
+    /// only be pinned where the pin cannot propagate into the namespace
+    /// itself. A type directory that is a mount of its own already (an
+    /// earlier pinns, `ip netns`) is used as it is.
     ///
     /// The propagation is read from the kernel at most once per call, under
     /// the directory lock, and only when some directory is not a mount of
     /// its own yet.
-    pub fn prepare_type_dirs(&self, kinds: impl IntoIterator<Item = Kind>) -> Result<Vec<OwnedFd>> {
+    pub fn prepare_type_dirs(
+        &self,
+        kinds: impl IntoIterator<Item = Kind>,
+        setup: TypeDirs,
+    ) -> Result<Vec<OwnedFd>> {
         let mut lock: Option<DirLock<'_>> = None;
         let mut shared: Option<bool> = None;
         let mut fds = Vec::new();
         for kind in kinds {
             let fd = self.open_or_make_type_dir(kind)?;
-            let probe = self.probe(&fd, kind)?;
-            // Fast path, no lock: set up by us or an earlier pinns already.
-            // (A pinns killed between a self-bind and its propagation
-            // change leaves a mount root of the wrong propagation:
-            // repaired below, under the lock.)
-            if probe.root && !half_set_up(fd.as_fd(), kind) {
-                fds.push(fd);
-                continue;
-            }
-            if lock.is_none() {
-                lock = Some(self.lock()?);
-            }
-            if kind != Kind::Mnt && !probe.root {
-                // Not a mount root: the mount that holds it is the one
-                // that holds DIR, the same for every type directory, so it
-                // is asked about once. A shared one needs nothing mounted,
-                // and no pinns self-binds a directory there, so the
-                // descriptor opened before the lock still names the right
-                // mount.
-                let is_shared = match shared {
-                    Some(known) => known,
-                    None => *shared.insert(holder_is_shared(fd.as_fd(), probe.mount)),
-                };
-                if is_shared {
-                    fds.push(fd);
-                    continue;
+            fds.push(self.prepare_one(kind, fd, setup, &mut shared, &mut || {
+                if lock.is_none() {
+                    lock = Some(self.lock()?);
                 }
-            }
-            fds.push(self.self_bind_locked(kind)?);
+                Ok(())
+            })?);
         }
         Ok(fds)
+    }
+
+    /// Under the lock the caller holds: each of `fds` (from
+    /// [`PinDir::prepare_type_dirs`], opened before the lock) if it is
+    /// still the type directory at its path, else the type directory set
+    /// up again. A concurrent unpin of the last pin of a type directory
+    /// may have taken its self-bind down meanwhile, and a pin made in a
+    /// detached mount would be seen nowhere.
+    pub fn recheck_type_dirs(
+        &self,
+        kinds: &[Kind],
+        fds: Vec<OwnedFd>,
+        setup: TypeDirs,
+        _lock: &DirLock<'_>,
+    ) -> Result<Vec<OwnedFd>> {
+        let mut shared: Option<bool> = None;
+        let mut out = Vec::with_capacity(fds.len());
+        for (&kind, fd) in kinds.iter().zip(fds) {
+            let display = || format!("inspecting {}", self.path.join(kind.dir()).display());
+            let want = StatxFlags::INO | StatxFlags::MNT_ID;
+            let held = rustix::fs::statx(&fd, "", AtFlags::EMPTY_PATH, want).with(display)?;
+            let now = rustix::fs::statx(&self.fd, kind.dir(), AtFlags::SYMLINK_NOFOLLOW, want)
+                .with(display)?;
+            let same = |a: &rustix::fs::Statx, b: &rustix::fs::Statx| {
+                (a.stx_ino, a.stx_dev_major, a.stx_dev_minor, a.stx_mnt_id)
+                    == (b.stx_ino, b.stx_dev_major, b.stx_dev_minor, b.stx_mnt_id)
+            };
+            if same(&held, &now) {
+                out.push(fd);
+                continue;
+            }
+            drop(fd);
+            let fd = self.open_or_make_type_dir(kind)?;
+            out.push(self.prepare_one(kind, fd, setup, &mut shared, &mut || Ok(()))?);
+        }
+        Ok(out)
+    }
+
+    /// Sets one type directory up (see [`PinDir::prepare_type_dirs`]);
+    /// `lock` takes the directory lock (or knows it is held) before any
+    /// change.
+    fn prepare_one(
+        &self,
+        kind: Kind,
+        fd: OwnedFd,
+        setup: TypeDirs,
+        shared: &mut Option<bool>,
+        lock: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<OwnedFd> {
+        let probe = self.probe(&fd, kind)?;
+        // Fast path, no lock: set up by us or an earlier pinns already.
+        // (A pinns killed between a self-bind and its propagation change
+        // leaves a mount root of the wrong propagation: repaired below,
+        // under the lock.)
+        if probe.root && !half_set_up(fd.as_fd(), kind) {
+            return Ok(fd);
+        }
+        // CRI-O's footprint: only mntns is ever mounted.
+        if kind != Kind::Mnt && !probe.root && setup == TypeDirs::PinsOnly {
+            return Ok(fd);
+        }
+        lock()?;
+        if kind != Kind::Mnt && !probe.root {
+            // Not a mount root: the mount that holds it is the one that
+            // holds DIR, the same for every type directory, so it is asked
+            // about once. A shared one needs nothing mounted, and no pinns
+            // self-binds a directory there, so the descriptor opened
+            // before the lock still names the right mount.
+            let is_shared = match *shared {
+                Some(known) => known,
+                None => *shared.insert(holder_is_shared(fd.as_fd(), probe.mount)),
+            };
+            if is_shared {
+                return Ok(fd);
+            }
+            // Pins made here already (the `PinsOnly` way) would be hidden
+            // under a self-bind, which does not carry the mounts beneath
+            // it: such a directory stays as it is, its pins in plain view.
+            let display = || self.path.join(kind.dir()).display().to_string();
+            if has_mount_inside(fd.as_fd(), &display)? {
+                return Ok(fd);
+            }
+        }
+        self.self_bind_locked(kind)
+    }
+
+    /// Under the lock the caller holds: takes down the self-bind of the
+    /// type directory of `kind` when nothing is mounted in it any more,
+    /// and says whether it did.
+    ///
+    /// Only a self-bind is taken down, a mount of that very directory onto
+    /// itself (what pinns and `ip netns add` make), never a mount of
+    /// anything else there; and only when no entry of the directory is a
+    /// mount point, so no pin is ever taken down with it. The files in it
+    /// stay: they are the directory's own, seen again once it is gone.
+    pub fn drop_self_bind_locked(&self, kind: Kind, _lock: &DirLock<'_>) -> Result<bool> {
+        let display = || self.path.join(kind.dir()).display().to_string();
+        let Some(fd) = self.type_dir(kind)? else {
+            return Ok(false);
+        };
+        if !self.probe(&fd, kind)?.root || !self.is_self_bind(&fd, kind)? {
+            return Ok(false);
+        }
+        if has_mount_inside(fd.as_fd(), &display)? {
+            return Ok(false);
+        }
+        drop(fd);
+        // Through DIR's descriptor and with UMOUNT_NOFOLLOW: only the
+        // type directory's own name is looked up, literally. MNT_DETACH:
+        // a concurrent pinns may still hold the directory open (it looks
+        // again under this lock before it pins there).
+        let path = format!("{}/{}", fd_path(self.fd.as_fd()), kind.dir());
+        rustix::mount::unmount(path.as_str(), UnmountFlags::DETACH | UnmountFlags::NOFOLLOW)
+            .with(|| format!("unmounting {}", display()))?;
+        Ok(true)
+    }
+
+    /// Whether the type directory open at `fd`, a mount root, is a mount of
+    /// itself: the inode the mount shows is the one DIR's entry names
+    /// (readdir sees the directory beneath any mount), on DIR's device.
+    fn is_self_bind(&self, fd: &OwnedFd, kind: Kind) -> Result<bool> {
+        let inspecting = || format!("inspecting {}", self.path.display());
+        let mounted = rustix::fs::fstat(fd).with(inspecting)?;
+        let parent = rustix::fs::fstat(&self.fd).with(inspecting)?;
+        if mounted.st_dev != parent.st_dev {
+            return Ok(false);
+        }
+        let readable = rustix::fs::openat(
+            &self.fd,
+            ".",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .with(inspecting)?;
+        let want = std::ffi::CString::new(kind.dir()).expect("no NUL in a type dir");
+        for entry in rustix::fs::Dir::read_from(&readable).with(inspecting)? {
+            let entry = entry.with(inspecting)?;
+            if entry.file_name() == want.as_c_str() {
+                return Ok(entry.ino() == mounted.st_ino);
+            }
+        }
+        Ok(false)
     }
 
     /// Opens the type directory of `kind`, creating it (mode 0755) when
@@ -633,6 +755,74 @@ fn chmod_dir(fd: BorrowedFd<'_>) -> rustix::io::Result<()> {
     rustix::fs::chmod(fd_path(fd).as_str(), Mode::from_raw_mode(DIR_MODE))
 }
 
+/// Whether any entry of the directory open at `dir` is a mount point (a
+/// live pin or another mount). A kernel that does not report mount points
+/// (before 5.8) counts any entry as one.
+fn has_mount_inside(dir: BorrowedFd<'_>, display: &dyn Fn() -> String) -> Result<bool> {
+    let reading = || format!("reading {}", display());
+    let readable = rustix::fs::openat(
+        dir,
+        ".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .with(reading)?;
+    for entry in rustix::fs::Dir::read_from(&readable).with(reading)? {
+        let entry = entry.with(reading)?;
+        let name = entry.file_name();
+        if name == c"." || name == c".." {
+            continue;
+        }
+        // Live pins come first in the usual case: the first answers.
+        let stx = match rustix::fs::statx(
+            &readable,
+            name,
+            AtFlags::SYMLINK_NOFOLLOW,
+            StatxFlags::empty(),
+        ) {
+            Ok(stx) => stx,
+            Err(Errno::NOENT) => continue,
+            Err(errno) => return Err(Error::os(reading(), errno)),
+        };
+        if !stx
+            .stx_attributes_mask
+            .contains(StatxAttributes::MOUNT_ROOT)
+            || stx.stx_attributes.contains(StatxAttributes::MOUNT_ROOT)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The names in the type directory open at `type_dir` (UTF-8 ones: pin
+/// names are checked strings, so nothing else is a pin of ours).
+pub fn names_in(type_dir: BorrowedFd<'_>, display: &Path) -> Result<Vec<String>> {
+    // O_PATH cannot be read: open the same directory for reading,
+    // relative to the checked descriptor.
+    let readable = rustix::fs::openat(
+        type_dir,
+        ".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .with(|| format!("opening {}", display.display()))?;
+    let mut names = Vec::new();
+    for entry in
+        rustix::fs::Dir::read_from(&readable).with(|| format!("reading {}", display.display()))?
+    {
+        let entry = entry.with(|| format!("reading {}", display.display()))?;
+        let file_name = entry.file_name();
+        if file_name == c"." || file_name == c".." {
+            continue;
+        }
+        if let Ok(name) = file_name.to_str() {
+            names.push(name.to_string());
+        }
+    }
+    Ok(names)
+}
+
 /// The mount id of an open file, from `/proc/self/fdinfo` (Linux 3.15+).
 fn mount_id(fd: BorrowedFd<'_>) -> Result<u64> {
     let path = format!("/proc/self/fdinfo/{}", fd.as_raw_fd());
@@ -655,10 +845,10 @@ pub struct PinFile {
 }
 
 /// Opens the pin file `name` in the type directory `dir`, creating it when
-/// missing. An existing file is used only if it is an empty regular file
-/// with a single link (CRI-O pre-creates and chowns those for user
-/// namespaces); an existing pin, a symlink, a directory, or anything else
-/// is refused, and nothing is mounted over it.
+/// missing. An existing file is used only if it is a stale pin (an empty
+/// regular file with a single link: CRI-O pre-creates and chowns those
+/// for user namespaces); an existing pin, a symlink, a directory, or
+/// anything else is refused, and nothing is mounted over it.
 pub fn open_pin_file(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<PinFile> {
     // Why O_EXCL|O_NOFOLLOW: the file we mount onto is the one we made,
     // never one a symlink planted at the path points to.
@@ -673,7 +863,7 @@ pub fn open_pin_file(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<
         Err(errno) => return Err(Error::os(format!("creating {}", display.display()), errno)),
     }
     // O_PATH opens a FIFO or socket without side effects, and with
-    // O_NOFOLLOW a symlink as itself.
+    // O_NOFOLLOW a symlink as itself; the look below is at that inode.
     let fd = rustix::fs::openat(
         dir,
         name,
@@ -681,31 +871,21 @@ pub fn open_pin_file(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<
         Mode::empty(),
     )
     .with(|| format!("opening {}", display.display()))?;
-    let refuse = |why: &str| {
+    let refuse = |why: &dyn std::fmt::Display| {
         Err(Error::Refused(format!(
             "pinning at {}: {why}",
             display.display()
         )))
     };
-    if is_nsfs(fd.as_fd()) {
-        return refuse("already pinned (unpin it first)");
+    match inspect::of_fd(fd.as_fd(), display)? {
+        // The O_PATH descriptor is enough to mount onto, and it is the
+        // very inode just checked.
+        PinPath::Stale { .. } => Ok(PinFile { fd }),
+        PinPath::Live { .. } => refuse(&"already pinned (unpin it first)"),
+        PinPath::NotAPin { why, .. } => refuse(&why),
+        // Removed between the two opens: the descriptor holds it still.
+        PinPath::Missing => refuse(&"removed while pinning"),
     }
-    let st = rustix::fs::fstat(&fd).with(|| format!("inspecting {}", display.display()))?;
-    match FileType::from_raw_mode(st.st_mode) {
-        FileType::RegularFile => {}
-        FileType::Symlink => return refuse("it is a symlink, which is never followed"),
-        FileType::Directory => return refuse("it is a directory"),
-        _ => return refuse("it is not a regular file"),
-    }
-    if st.st_size != 0 {
-        return refuse("the file is not empty");
-    }
-    if st.st_nlink != 1 {
-        return refuse("the file has other hard links");
-    }
-    // The O_PATH descriptor is enough to mount onto, and it is the very
-    // inode just checked.
-    Ok(PinFile { fd })
 }
 
 /// Bind-mounts the namespace open at `ns` onto the pin file.
@@ -743,62 +923,27 @@ pub fn bind(ns: BorrowedFd<'_>, target: &PinFile, what: impl Fn() -> String) -> 
     }
 }
 
-/// What unpinning found at a pin path.
+/// What unpinning removed at a pin path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum Removed {
-    /// Nothing was there.
-    Missing,
-    /// An empty left-over file (a crash between creating and mounting).
-    StaleFile,
-    /// A pinned namespace, now unmounted and removed.
+    /// A pinned namespace, now unmounted (lazily) and its file removed.
     Pin,
-}
-
-/// The device every namespace file is on: nsfs has a single superblock, so
-/// one `statx` of a path tells a pinned namespace from anything else,
-/// without opening it. Listing and pruning look at every pin this way: one
-/// `statx` a pin is half the cost of opening each for `fstatfs` (3,000 pins:
-/// 1.6-3.4 ms against 2.7-6.5 ms). Unpinning, a few pins in a fresh
-/// process, uses `fstatfs` ([`remove_pin`]): finding the device first
-/// costs that process its first look in `/proc` (3 pins: 11.5 us against
-/// 4.4 us).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Nsfs {
-    major: u32,
-    minor: u32,
-}
-
-impl Nsfs {
-    /// Finds the nsfs device from this thread's own network namespace (one
-    /// `statx`; `/proc` is trusted here as everywhere in pinns).
-    pub fn probe() -> Result<Nsfs> {
-        let path = "/proc/thread-self/ns/net";
-        let stx = rustix::fs::statx(rustix::fs::CWD, path, AtFlags::empty(), StatxFlags::empty())
-            .with(|| format!("inspecting {path}"))?;
-        Ok(Nsfs {
-            major: stx.stx_dev_major,
-            minor: stx.stx_dev_minor,
-        })
-    }
-
-    /// Whether `stx` describes a namespace file.
-    pub fn holds(&self, stx: &rustix::fs::Statx) -> bool {
-        (stx.stx_dev_major, stx.stx_dev_minor) == (self.major, self.minor)
-    }
+    /// A stale pin: an empty file no namespace was mounted on.
+    Stale,
 }
 
 /// Unmounts (lazily) and removes the pin `name` in the type directory
-/// `dir`. Only namespaces are unmounted and only empty regular files are
-/// removed; anything else at the path is reported and left alone.
-pub fn remove_pin(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<Removed> {
-    let mut removed = Removed::StaleFile;
-    let inspecting = || format!("inspecting {}", display.display());
+/// `dir`; `None` when nothing is there. Only a namespace is unmounted and
+/// only a stale pin's file removed; anything else at the path is refused
+/// and left alone.
+pub fn remove_pin(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<Option<Removed>> {
+    let mut removed = None;
     for _ in 0..MAX_STACKED {
         // What is at the path (a mount point shows what is mounted there),
-        // held by an O_PATH descriptor, which opens nothing: `fstatfs`
-        // then tells a namespace from anything else. (Comparing devices
-        // with `Nsfs` needs a look in /proc first, whose first use in a
-        // process costs ~30 us, more than all of an unpin's own checks.)
+        // held by an O_PATH descriptor, which opens nothing: the look is
+        // at that inode.
         let file = match rustix::fs::openat(
             dir,
             name,
@@ -806,53 +951,64 @@ pub fn remove_pin(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<Rem
             Mode::empty(),
         ) {
             Ok(file) => file,
-            Err(Errno::NOENT) if removed == Removed::Pin => return Ok(removed),
-            Err(Errno::NOENT) => return Ok(Removed::Missing),
-            Err(errno) => return Err(Error::os(inspecting(), errno)),
+            Err(Errno::NOENT) => return Ok(removed),
+            Err(errno) => {
+                return Err(Error::os(
+                    format!("inspecting {}", display.display()),
+                    errno,
+                ));
+            }
         };
-        let on_nsfs = rustix::fs::fstatfs(&file).with(inspecting)?.f_type == NSFS_MAGIC;
-        if on_nsfs {
-            // The descriptor would hold the mount (and the namespace) a
-            // little longer: let go of it first.
-            drop(file);
-            // Through the directory's descriptor, so only the last component
-            // is looked up, and UMOUNT_NOFOLLOW keeps even that one literal.
-            // MNT_DETACH: processes inside the namespace keep running.
-            let path = format!("{}/{name}", fd_path(dir));
-            rustix::mount::unmount(path.as_str(), UnmountFlags::DETACH | UnmountFlags::NOFOLLOW)
+        let found = inspect::of_fd(file.as_fd(), display)?;
+        // The descriptor would hold a mount (and its namespace) a little
+        // longer: let go of it first.
+        drop(file);
+        match found {
+            PinPath::Missing => return Ok(removed),
+            PinPath::NotAPin { why, .. } => {
+                return Err(Error::Refused(format!(
+                    "removing {}: not a pin (left alone): {why}",
+                    display.display()
+                )));
+            }
+            PinPath::Live { .. } => {
+                // Through the directory's descriptor, so only the last
+                // component is looked up, and UMOUNT_NOFOLLOW keeps even
+                // that one literal. MNT_DETACH: processes inside the
+                // namespace keep running.
+                let path = format!("{}/{name}", fd_path(dir));
+                rustix::mount::unmount(
+                    path.as_str(),
+                    UnmountFlags::DETACH | UnmountFlags::NOFOLLOW,
+                )
                 .with(|| format!("unmounting {}", display.display()))?;
-            removed = Removed::Pin;
-            // Under a namespace pin is the empty file it was mounted on:
-            // remove it at once. EBUSY means another mount was stacked
-            // there too; go round again to look at it.
-            match rustix::fs::unlinkat(dir, name, AtFlags::empty()) {
-                Ok(()) | Err(Errno::NOENT) => return Ok(removed),
-                Err(Errno::BUSY) => continue,
-                Err(errno) => {
-                    return Err(Error::os(format!("removing {}", display.display()), errno));
+                removed = Some(Removed::Pin);
+                // Under a namespace pin is the empty file it was mounted
+                // on: remove it at once. EBUSY means another mount was
+                // stacked there too; go round again to look at it.
+                match rustix::fs::unlinkat(dir, name, AtFlags::empty()) {
+                    Ok(()) | Err(Errno::NOENT) => return Ok(removed),
+                    Err(Errno::BUSY) => continue,
+                    Err(errno) => {
+                        return Err(Error::os(format!("removing {}", display.display()), errno));
+                    }
                 }
             }
+            PinPath::Stale { .. } => {
+                return match rustix::fs::unlinkat(dir, name, AtFlags::empty()) {
+                    Ok(()) | Err(Errno::NOENT) => Ok(removed.or(Some(Removed::Stale))),
+                    // Still a mount point: something other than a
+                    // namespace is mounted there (a kernel that does not
+                    // report mount points), not ours to take down.
+                    Err(Errno::BUSY) => Err(Error::Refused(format!(
+                        "removing {}: not a pin (left alone): {}",
+                        display.display(),
+                        NotAPin::OtherMount
+                    ))),
+                    Err(errno) => Err(Error::os(format!("removing {}", display.display()), errno)),
+                };
+            }
         }
-        let stat = rustix::fs::fstat(&file).with(inspecting)?;
-        drop(file);
-        let is_empty_file =
-            FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile && stat.st_size == 0;
-        if !is_empty_file {
-            return Err(Error::Refused(format!(
-                "removing {}: not a pin (left alone)",
-                display.display()
-            )));
-        }
-        return match rustix::fs::unlinkat(dir, name, AtFlags::empty()) {
-            Ok(()) | Err(Errno::NOENT) => Ok(removed),
-            // Still a mount point: something other than a namespace is
-            // mounted there, and it is not ours to take down.
-            Err(Errno::BUSY) => Err(Error::Refused(format!(
-                "removing {}: something that is not a namespace is mounted there (left alone)",
-                display.display()
-            ))),
-            Err(errno) => Err(Error::os(format!("removing {}", display.display()), errno)),
-        };
     }
     Err(Error::Refused(format!(
         "unmounting {}: more than {MAX_STACKED} mounts are stacked there",

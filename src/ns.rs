@@ -152,8 +152,22 @@ impl FromStr for Kind {
 }
 
 /// A set of kinds, kept in [`Kind::ALL`] order.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+///
+/// ```
+/// use pinns::{Kind, KindSet};
+///
+/// let set: KindSet = [Kind::Net, Kind::User].into_iter().collect();
+/// assert_eq!(format!("{set:?}"), "{User, Net}");
+/// assert_eq!(set.iter().collect::<Vec<_>>(), [Kind::User, Kind::Net]);
+/// ```
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct KindSet(u8);
+
+impl fmt::Debug for KindSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
 
 impl KindSet {
     /// The empty set.
@@ -169,6 +183,7 @@ impl KindSet {
     }
 
     /// Whether `kind` is in the set.
+    #[must_use]
     pub const fn contains(self, kind: Kind) -> bool {
         self.0 & Self::bit(kind) != 0
     }

@@ -16,24 +16,45 @@ use crate::error::{Context, Error, Result};
 use crate::helper::{self, Helper, Setup};
 use crate::mount::{self, PinDir, PinFile};
 use crate::ns::Kind;
-use crate::plan::{Plan, Source};
+use crate::plan::{Plan, Source, TypeDirs};
 
 /// One namespace pinned by [`pin`].
+///
+/// As JSON (the `serde` feature): `{"type":"net","path":…,"inode":…,
+/// "host":false}`, and `"from_pid":PID` for a namespace taken from a
+/// process.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Pinned {
     /// The namespace type.
-    #[cfg_attr(
-        feature = "serde",
-        serde(rename = "type", serialize_with = "serialize_kind")
-    )]
     pub kind: Kind,
     /// The pin file, `DIR/<type>ns/NAME`.
     pub path: PathBuf,
     /// The namespace's inode number (as in `readlink /proc/self/ns/net`).
     pub inode: u64,
-    /// Whether this is the caller's own namespace (`--<type>=host`).
-    pub host: bool,
+    /// Where the namespace came from: made anew, the caller's own
+    /// (`--<type>=host`), or a running process's (`--from-pid`).
+    pub source: Source,
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Pinned {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let from_pid = match self.source {
+            Source::Process(pid) => Some(pid),
+            _ => None,
+        };
+        let mut map = s.serialize_struct("Pinned", 4 + usize::from(from_pid.is_some()))?;
+        map.serialize_field("type", self.kind.name())?;
+        map.serialize_field("path", &self.path)?;
+        map.serialize_field("inode", &self.inode)?;
+        map.serialize_field("host", &(self.source == Source::Host))?;
+        if let Some(pid) = from_pid {
+            map.serialize_field("from_pid", &pid)?;
+        }
+        map.end()
+    }
 }
 
 /// A kind as its short name (`net`), as the command line spells it.
@@ -47,6 +68,10 @@ pub(crate) fn serialize_kind<S: serde::Serializer>(kind: &Kind, s: S) -> Result<
 /// This is what `pinns pin` runs, and what CRI-O's `pinns` helper does: on
 /// success the namespaces are held by bind mounts alone, and no process of
 /// ours is left. On failure nothing this call made is left behind.
+///
+/// What is mounted besides the pins (the type directories' `ip netns`
+/// set-up, or nothing, as CRI-O's own pinns) is the plan's
+/// [`TypeDirs`](crate::TypeDirs).
 ///
 /// New user, mnt, pid and time namespaces are made by a forked helper
 /// child; the others by a thread of this process, whose own namespaces are
@@ -72,16 +97,30 @@ pub enum Creator {
 }
 
 /// [`pin`], choosing where new namespaces are created.
+///
+/// ```no_run
+/// use pinns::{Creator, Kind, Plan};
+///
+/// # fn main() -> Result<(), pinns::Error> {
+/// // A process that exits right after may leave its own thread inside.
+/// let plan = Plan::builder("/run", "pod-a").create(Kind::Net).build()?;
+/// let pinned = pinns::pin_with(&plan, Creator::CallingThread)?;
+/// assert_eq!(pinned[0].source, pinns::Source::New);
+/// # Ok(())
+/// # }
+/// ```
 pub fn pin_with(plan: &Plan, creator: Creator) -> Result<Vec<Pinned>> {
     if plan.new_kinds().contains(Kind::Pid) {
         // A kernel that cannot pin it is told before anything is made.
         helper::check_pid_ns_pinning()?;
     }
     let dir = PinDir::open(&plan.dir, true)?;
-    let type_dirs = dir.prepare_type_dirs(plan.kinds.iter().map(|(kind, _)| *kind))?;
+    let kinds: Vec<Kind> = plan.kinds.iter().map(|(kind, _)| *kind).collect();
+    let type_dirs = dir.prepare_type_dirs(kinds.iter().copied(), plan.type_dirs)?;
     let namespaces = acquire(plan, creator)?;
 
-    let _lock = dir.lock()?;
+    let lock = dir.lock()?;
+    let type_dirs = dir.recheck_type_dirs(&kinds, type_dirs, plan.type_dirs, &lock)?;
     let mut made: Vec<Made> = Vec::with_capacity(plan.kinds.len());
     let result = plan
         .kinds
@@ -121,16 +160,29 @@ pub fn pin_with(plan: &Plan, creator: Creator) -> Result<Vec<Pinned>> {
                 kind: *kind,
                 path,
                 inode,
-                host: *source == Source::Host,
+                source: *source,
             })
         })
         .collect::<Result<Vec<_>>>();
     match result {
         Ok(pinned) => Ok(pinned),
-        Err(err) => Err(match rollback(made, &plan.name) {
-            Ok(()) => err,
-            Err(teardown) => Error::Many(vec![err, teardown]),
-        }),
+        Err(err) => {
+            let mut errors = vec![err];
+            errors.extend(rollback(made, &plan.name).err());
+            // A type directory this call self-bound, now empty of pins,
+            // goes too: all or nothing.
+            if plan.type_dirs == TypeDirs::SharedSelfBind {
+                for kind in &kinds {
+                    if let Err(e) = dir.drop_self_bind_locked(*kind, &lock) {
+                        errors.push(e);
+                    }
+                }
+            }
+            Err(match errors.len() {
+                1 => errors.remove(0),
+                _ => Error::Many(errors),
+            })
+        }
     }
 }
 

@@ -28,8 +28,48 @@ pub enum Source {
     Process(u32),
 }
 
+/// What pinning mounts besides the pins, in the type directories
+/// (`DIR/netns`, ...): the set-up [`PlanBuilder::type_dirs`] chooses.
+///
+/// Either way `DIR/mntns` becomes an unbindable mount of itself for a mount
+/// namespace pin (the kernel pins one nowhere else), and a type directory
+/// that is a mount of its own already is used as it is.
+///
+/// ```
+/// use pinns::{Kind, Plan, TypeDirs};
+///
+/// // What CRI-O's own pinns leaves: the pin files, and nothing else.
+/// let plan = Plan::builder("/var/run/crio/ns", "pod-a")
+///     .create(Kind::Net)
+///     .type_dirs(TypeDirs::PinsOnly)
+///     .build()?;
+/// assert_eq!(plan.type_dir_setup(), TypeDirs::PinsOnly);
+/// # Ok::<(), pinns::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TypeDirs {
+    /// The `ip netns add` way (the default): where the mount holding the
+    /// pin directory is not shared, each type directory is first made a
+    /// mount of itself, shared in a peer group of its own, so a pin made
+    /// later also appears, once, in mount namespaces that bind-mounted the
+    /// directory earlier. Where that mount is shared, pins propagate with
+    /// it and nothing else is mounted. When the last pin of such a type
+    /// directory is unpinned (or pruned, or torn down), its self-bind goes
+    /// too, so the directory can be removed.
+    #[default]
+    SharedSelfBind,
+    /// CRI-O's footprint (its C pinns): the pin files are mounted and
+    /// nothing else, whatever the propagation, so once each pin file is
+    /// unmounted, `rm -fr DIR` works. On a host whose pin directory is not
+    /// on a shared mount, a pin made later does not reach mount namespaces
+    /// made earlier.
+    PinsOnly,
+}
+
 /// A validated request to pin namespaces under `DIR/<type>ns/NAME`.
 #[derive(Clone, Debug)]
+#[must_use = "a plan does nothing until passed to pinns::pin"]
 pub struct Plan {
     pub(crate) dir: PathBuf,
     pub(crate) name: String,
@@ -38,13 +78,22 @@ pub struct Plan {
     pub(crate) maps: Option<(IdMap, IdMap)>,
     pub(crate) time_offsets: Option<CString>,
     pub(crate) loopback: bool,
+    pub(crate) type_dirs: TypeDirs,
 }
 
 impl Plan {
     /// Starts a plan for the pins `dir/<type>ns/name`.
-    pub fn builder(dir: impl Into<PathBuf>, name: impl Into<String>) -> PlanBuilder {
+    ///
+    /// ```
+    /// use pinns::{Kind, Plan};
+    ///
+    /// let plan = Plan::builder("/run", "pod-a").create(Kind::Net).build()?;
+    /// assert_eq!(plan.dir(), std::path::Path::new("/run"));
+    /// # Ok::<(), pinns::Error>(())
+    /// ```
+    pub fn builder(dir: impl AsRef<Path>, name: impl Into<String>) -> PlanBuilder {
         PlanBuilder {
-            dir: dir.into(),
+            dir: dir.as_ref().to_path_buf(),
             name: name.into(),
             kinds: Vec::new(),
             from_pid: None,
@@ -54,6 +103,7 @@ impl Plan {
             monotonic: None,
             boottime: None,
             loopback: false,
+            type_dirs: TypeDirs::default(),
         }
     }
 
@@ -85,10 +135,16 @@ impl Plan {
     pub fn sysctls(&self) -> &[Sysctl] {
         &self.sysctls
     }
+
+    /// How the type directories are set up ([`PlanBuilder::type_dirs`]).
+    pub fn type_dir_setup(&self) -> TypeDirs {
+        self.type_dirs
+    }
 }
 
 /// Collects a [`Plan`]; [`PlanBuilder::build`] checks it.
 #[derive(Clone, Debug)]
+#[must_use = "a builder does nothing until built and the plan pinned"]
 pub struct PlanBuilder {
     dir: PathBuf,
     name: String,
@@ -100,9 +156,18 @@ pub struct PlanBuilder {
     monotonic: Option<i64>,
     boottime: Option<i64>,
     loopback: bool,
+    type_dirs: TypeDirs,
 }
 
 impl PlanBuilder {
+    /// How the type directories are set up: the `ip netns` way
+    /// ([`TypeDirs::SharedSelfBind`], the default) or CRI-O's
+    /// ([`TypeDirs::PinsOnly`]). See [`TypeDirs`].
+    pub fn type_dirs(mut self, setup: TypeDirs) -> Self {
+        self.type_dirs = setup;
+        self
+    }
+
     /// Pins a new namespace of `kind`.
     pub fn create(mut self, kind: Kind) -> Self {
         self.kinds.push((kind, false));
@@ -265,12 +330,23 @@ impl PlanBuilder {
             time_offsets: (!offsets.is_empty())
                 .then(|| CString::new(offsets).expect("numbers hold no NUL")),
             loopback: self.loopback,
+            type_dirs: self.type_dirs,
         })
     }
 }
 
 /// Checks that `name` is one path component: not empty, not `.` or `..`,
-/// no `/`, no NUL, at most 255 bytes.
+/// no `/`, no NUL or other control character, at most 255 bytes.
+///
+/// Control characters (a newline, a tab, an escape...) are refused because
+/// a name is shown one per line (`pinns list`, `ip netns list`): one with a
+/// newline would read as two pins.
+///
+/// ```
+/// assert!(pinns::check_name("pod-a").is_ok());
+/// assert!(pinns::check_name("pod\nb").is_err());
+/// assert!(pinns::check_name("../etc").is_err());
+/// ```
 pub fn check_name(name: &str) -> Result<()> {
     let why = if name.is_empty() {
         "it is empty"
@@ -280,6 +356,8 @@ pub fn check_name(name: &str) -> Result<()> {
         "it contains '/'"
     } else if name.contains('\0') {
         "it contains a NUL byte"
+    } else if name.chars().any(char::is_control) {
+        "it contains a control character"
     } else if name.len() > NAME_MAX {
         "it is longer than 255 bytes"
     } else {
@@ -324,7 +402,19 @@ mod tests {
     #[test]
     fn refuses_bad_names() {
         let long = "x".repeat(256);
-        for name in ["", ".", "..", "a/b", "/", "a\0b", long.as_str()] {
+        for name in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "/",
+            "a\0b",
+            "a\nb",
+            "a\tb",
+            "\x1b[31m",
+            "a\u{85}b",
+            long.as_str(),
+        ] {
             assert!(
                 Plan::builder("/run", name)
                     .create(Kind::Net)

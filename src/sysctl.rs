@@ -213,6 +213,45 @@ fn owner_of(path: &str) -> Option<Kind> {
     }
 }
 
+impl Sysctl {
+    /// Parses one sysctl argument as `pinns -s` takes it: `KEY=VALUE`, or
+    /// the form CRI-O 1.21 to 1.23 pass all of a pod's sysctls in, one
+    /// argument of quoted items joined by `+`
+    /// (`'net.ipv4.ip_forward=1'+'kernel.shm_rmid_forced=1'`).
+    ///
+    /// The second form is taken only when the whole argument has that
+    /// shape: it starts with a quote, which no valid key does, so no
+    /// `KEY=VALUE` that parses today changes meaning. Each item is then a
+    /// `KEY=VALUE` of its own (those releases refuse a `+` inside one).
+    ///
+    /// ```
+    /// use pinns::Sysctl;
+    ///
+    /// let one = Sysctl::parse_arg("net.ipv4.ip_forward=1")?;
+    /// let crio = Sysctl::parse_arg("'net.ipv4.ip_forward=1'+'kernel.shm_rmid_forced=1'")?;
+    /// assert_eq!(one.len(), 1);
+    /// assert_eq!(crio[1].key(), "kernel.shm_rmid_forced");
+    /// # Ok::<(), pinns::Error>(())
+    /// ```
+    pub fn parse_arg(arg: &str) -> Result<Vec<Sysctl>, Error> {
+        match quoted_items(arg) {
+            Some(items) => items.into_iter().map(str::parse).collect(),
+            None => Ok(vec![arg.parse()?]),
+        }
+    }
+}
+
+/// The items of `'A'+'B'+...` when `arg` is wholly of that shape (each
+/// item quoted, holding no quote itself, not empty), else `None`.
+fn quoted_items(arg: &str) -> Option<Vec<&str>> {
+    let inner = arg.strip_prefix('\'')?.strip_suffix('\'')?;
+    let items: Vec<&str> = inner.split("'+'").collect();
+    items
+        .iter()
+        .all(|item| !item.is_empty() && !item.contains('\''))
+        .then_some(items)
+}
+
 impl std::str::FromStr for Sysctl {
     type Err = Error;
 
@@ -260,6 +299,53 @@ impl fmt::Display for Sysctl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crio_quoted_list_only_when_wholly_of_that_shape() {
+        let keys = |arg: &str| {
+            Sysctl::parse_arg(arg).map(|v| {
+                v.iter()
+                    .map(|s| format!("{}={}", s.key(), s.value()))
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            keys("'net.ipv4.ip_forward=1'+'kernel.shm_rmid_forced=1'").unwrap(),
+            ["net.ipv4.ip_forward=1", "kernel.shm_rmid_forced=1"]
+        );
+        assert_eq!(
+            keys("'net.ipv4.ip_forward=1'").unwrap(),
+            ["net.ipv4.ip_forward=1"]
+        );
+        // Values with spaces and `=` stay whole inside an item.
+        assert_eq!(
+            keys("'net.ipv4.ping_group_range=0 2147483647'+'kernel.hostname=a=b'").unwrap(),
+            [
+                "net.ipv4.ping_group_range=0 2147483647",
+                "kernel.hostname=a=b"
+            ]
+        );
+        // Plain KEY=VALUE means what it always meant, a `+` or quote in
+        // the value included.
+        assert_eq!(
+            keys("kernel.hostname=a+b").unwrap(),
+            ["kernel.hostname=a+b"]
+        );
+        assert_eq!(
+            keys("kernel.domainname='x'+'y'").unwrap(),
+            ["kernel.domainname='x'+'y'"]
+        );
+        // Half the shape is no list: refused as the plain key it is.
+        for arg in [
+            "'net.ipv4.ip_forward=1",
+            "'net.ipv4.ip_forward=1'+",
+            "''",
+            "'a'b'",
+            "'net.ipv4.ip_forward=1'+''",
+        ] {
+            assert!(keys(arg).is_err(), "{arg}");
+        }
+    }
 
     fn parse(text: &str) -> Sysctl {
         text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))

@@ -93,7 +93,11 @@ fn pins_shows_and_unpins_a_pod() {
     assert_eq!(kinds, [Kind::Ipc, Kind::Uts, Kind::Net]);
     for pin in &pinned {
         assert_eq!(pin.path, dir.join(pin.kind.dir()).join(&name));
-        assert!(!pin.host, "{pin:?} should be a new namespace");
+        assert_eq!(
+            pin.source,
+            pinns::Source::New,
+            "{pin:?} should be a new namespace"
+        );
         let own = std::fs::metadata(format!("/proc/self/ns/{}", pin.kind.name()))
             .expect("stat of our own namespace")
             .ino();
@@ -210,6 +214,20 @@ fn leaves_type_directories_it_did_not_make() {
 
     assert_eq!(contents(dir), ["netns"]);
     assert_eq!(contents(&dir.join("netns")), Vec::<String>::new());
-    // pinns made it a mount of its own, and it stays one; the guard unmounts it.
-    assert_eq!(mounts_under(dir), [dir.join("netns")]);
+    // pinns made it a mount of its own, and unpinning its last pin took
+    // that mount down again.
+    assert_eq!(mounts_under(dir), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn tears_down_and_removes_a_directory_of_its_own() {
+    // A DIR that did not exist is the example's whole: `unpin_all` takes
+    // down its pins and the type directories' self-binds, and it goes.
+    let (_scratch, parent) = on_private_mount();
+    let dir = parent.join("own");
+    let mut out = Vec::new();
+    pin_pod::pin_pod(&dir, &name("own"), &mut out)
+        .unwrap_or_else(|e| panic!("pin_pod failed: {e}"));
+    assert!(!dir.exists(), "{} is still there", dir.display());
+    assert_nothing_left(&parent);
 }

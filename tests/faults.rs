@@ -12,7 +12,7 @@
 //! `wait4`) and, in another run, kills the process at the call
 //! (`signal=SIGKILL`). Every run has a fresh DIR of its own (prepared like
 //! the scenario's, or missing for the first pin) on a scratch mount of the
-//! propagation the scenario names (private: pinns makes the type
+//! propagation the scenario names (private: `pinns pin` makes the type
 //! directories shared self-binds; shared: it mounts the pins alone), so
 //! what is walked does not hang on how this machine's /tmp propagates; the
 //! runs go three at a time. After each run:
@@ -249,9 +249,21 @@ impl Scenario {
         if self.unpin {
             return ["unpin", "-d", &dir, "-f", NAME].map(String::from).to_vec();
         }
-        let mut args: Vec<String> = ["-d", &dir, "-f", NAME].map(String::from).to_vec();
+        let mut args: Vec<String> = self.subcommand().iter().map(|s| s.to_string()).collect();
+        args.extend(["-d", &dir, "-f", NAME].map(String::from));
         args.extend(self.pin.iter().map(|s| s.to_string()));
         args
+    }
+
+    /// On a private mount, `pinns pin`: the `ip netns` set-up, which makes
+    /// the type directories shared self-binds (CRI-O's command line mounts
+    /// the pins alone, as on a shared mount, which the shared scenarios
+    /// walk).
+    fn subcommand(&self) -> &'static [&'static str] {
+        match self.host {
+            Host::Private => &["pin"],
+            _ => &[],
+        }
     }
 
     /// Makes DIR as the scenario starts from under `p`: set up by an
@@ -261,7 +273,8 @@ impl Scenario {
             return Ok(());
         }
         let warm = if self.unpin { NAME } else { "warm" };
-        clean(pinns_cmd(p, dir, warm, self.pin)).map_err(|e| format!("preparing: {e}"))?;
+        clean(pinns_cmd(p, dir, warm, self.subcommand(), self.pin))
+            .map_err(|e| format!("preparing: {e}"))?;
         if !self.unpin {
             clean(unpin_cmd(p, dir, warm)).map_err(|e| format!("preparing: {e}"))?;
         }
@@ -295,9 +308,13 @@ fn profile_name(p: &Profile) -> String {
 
 /// Every pinns of a run, the faulted one and the clean ones around it,
 /// runs under the run's profile, as all of them would on that kernel.
-fn pinns_cmd(p: &Profile, dir: &Path, name: &str, args: &[&str]) -> Command {
+fn pinns_cmd(p: &Profile, dir: &Path, name: &str, sub: &[&str], args: &[&str]) -> Command {
     let mut cmd = pinns_command();
-    cmd.arg("-d").arg(dir).args(["-f", name]).args(args);
+    cmd.args(sub)
+        .arg("-d")
+        .arg(dir)
+        .args(["-f", name])
+        .args(args);
     p.apply(&mut cmd);
     cmd
 }
@@ -765,7 +782,8 @@ fn run(roots: &Roots, case: &Case) -> Result<Outcome, String> {
     // Whatever happened, a clean unpin clears NAME, and the DIR still works.
     clean(unpin_cmd(p, &rd.dir, NAME)).map_err(|e| format!("unpin after: {e}"))?;
     check_absent(&rd.dir, NAME).map_err(|e| format!("after unpin: {e}"))?;
-    clean(pinns_cmd(p, &rd.dir, NEXT, s.pin)).map_err(|e| format!("next pin: {e}"))?;
+    clean(pinns_cmd(p, &rd.dir, NEXT, s.subcommand(), s.pin))
+        .map_err(|e| format!("next pin: {e}"))?;
     check_whole(&rd.dir, NEXT, s.types)?;
     check_propagation(&rd.dir)?;
     clean(unpin_cmd(p, &rd.dir, NEXT)).map_err(|e| format!("unpin of the next pin: {e}"))?;

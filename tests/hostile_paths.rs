@@ -89,20 +89,17 @@ fn plant_and_pin(plant: Plant, extra: &[&str], why: &str) {
     for t in ["ipcns", "utsns"] {
         assert!(!dir.join(t).join("x").exists(), "{t}/x not rolled back");
     }
-    // Nor does unpin touch what is not a pin (a hard link or an empty file
-    // is only unlinked: that removes no data).
-    let out = pinns_in(&dir, &["unpin", "-f", "x"]);
-    if matches!(plant, Plant::HardLink) {
-        // An empty regular file, as a crash leaves one: unlinked.
-        out.assert_silent_success();
-        assert!(fs::symlink_metadata(&pin).is_err(), "the hard link is left");
-    } else {
-        out.assert_refused(1).assert_says(&format!(
-            "removing {}: not a pin (left alone)",
+    // Nor does unpin touch what is not a pin: what pin refuses, unpin
+    // refuses too, with the same reason (one view of a pin path), a hard
+    // link to an empty file included.
+    pinns_in(&dir, &["unpin", "-f", "x"])
+        .assert_refused(1)
+        .assert_says(&format!(
+            "removing {}: not a pin (left alone): ",
             pin.display()
-        ));
-        assert_eq!(before.0, snapshot(&pin));
-    }
+        ))
+        .assert_says(why);
+    assert_eq!(before.0, snapshot(&pin));
     assert_eq!(
         (before.1, before.2.ino),
         (snapshot(&secret), snapshot(&empty).ino)
@@ -255,6 +252,29 @@ fn bad_names_are_usage_errors_that_touch_nothing() {
             assert_eq!(out.stderr_text(), said, "{sub:?}");
             assert!(!dir.exists(), "{name:?}: DIR was created");
             assert!(!s.path().join("escape").exists());
+        }
+    }
+    // Control characters: one line on stderr, the name shown escaped,
+    // exit 2, nothing made; a newline would split `list`'s table.
+    for name in ["a\nb", "tab\there", "\x1b[31mred", "cr\r"] {
+        for sub in [None, Some("pin"), Some("unpin"), Some("exec")] {
+            let mut cmd = pinns_command();
+            cmd.args(sub).arg("-d").arg(&dir).args(["-f", name]);
+            match sub {
+                Some("exec") => cmd.args(["--", "true"]),
+                _ => cmd.arg("--net"),
+            };
+            let out = run(&mut cmd).assert_refused(2);
+            assert_eq!(
+                out.stderr_text(),
+                format!(
+                    "pinns: invalid pin name '{}': it contains a control character \
+                     (a name is one path component)\n",
+                    name.escape_debug()
+                ),
+                "{sub:?} {name:?}"
+            );
+            assert!(!dir.exists(), "{name:?}: DIR was created");
         }
     }
     assert!(pinns::check_name("a\0b").is_err());
@@ -553,13 +573,19 @@ fn hostile_entries_do_not_trouble_list() {
             .map(|(_, p)| p.clone())
     };
     assert_eq!(find("real"), Some(vec![("net".into(), "live".into())]));
+    // None is a stale pin: each is something else, which prune keeps.
     for n in ["fifo", "link", "proclink", "dir", "file"] {
-        assert_eq!(find(n), Some(vec![("net".into(), "stale".into())]), "{n}");
+        assert_eq!(
+            find(n),
+            Some(vec![("net".into(), "not-a-pin".into())]),
+            "{n}"
+        );
     }
     // The table form too: a header, then one row per entry, sorted, with
     // the inode of what is there (the namespace's for a live pin, the
-    // entry's own, unfollowed, for the rest). A name that is not UTF-8
-    // cannot be a pin's, and is not shown.
+    // entry's own, unfollowed, for the rest), and why what is not a pin
+    // is not, in prune's words. A name that is not UTF-8 cannot be a
+    // pin's, and is not shown.
     let table = pinns_in(&dir, &["list"]).assert_success().stdout_text();
     let rows: Vec<Vec<&str>> = table
         .lines()
@@ -575,11 +601,55 @@ fn hostile_entries_do_not_trouble_list() {
     let row = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<_>>();
     let want = [
         row(&["NAME", "TYPE", "INODE", "STATE", "PROCS"]),
-        row(&["dir", "net", &ino("dir"), "stale", "-"]),
-        row(&["fifo", "net", &ino("fifo"), "stale", "-"]),
-        row(&["file", "net", &ino("file"), "stale", "-"]),
-        row(&["link", "net", &ino("link"), "stale", "-"]),
-        row(&["proclink", "net", &ino("proclink"), "stale", "-"]),
+        row(&[
+            "dir",
+            "net",
+            &ino("dir"),
+            "not-a-pin",
+            "-",
+            "(a",
+            "directory)",
+        ]),
+        row(&[
+            "fifo",
+            "net",
+            &ino("fifo"),
+            "not-a-pin",
+            "-",
+            "(not",
+            "a",
+            "regular",
+            "file)",
+        ]),
+        row(&[
+            "file",
+            "net",
+            &ino("file"),
+            "not-a-pin",
+            "-",
+            "(not",
+            "empty",
+            "(1",
+            "bytes))",
+        ]),
+        row(&[
+            "link",
+            "net",
+            &ino("link"),
+            "not-a-pin",
+            "-",
+            "(a",
+            "symlink)",
+        ]),
+        row(&[
+            "proclink",
+            "net",
+            &ino("proclink"),
+            "not-a-pin",
+            "-",
+            "(a",
+            "symlink)",
+        ]),
         row(&["real", "net", &live, "live", "0"]),
     ];
     assert_eq!(rows, want, "the table:\n{table}");

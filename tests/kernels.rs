@@ -506,12 +506,16 @@ fn host_mode_and_from_pid_under_every_profile() {
 
 /// Mount and cgroup pins, the unbindable `mntns`, and pins made later
 /// reaching a mount namespace that bind-mounted the directory earlier,
-/// once.
+/// once (`pinns pin`, the `ip netns` set-up).
 #[test]
 fn mnt_and_cgroup_pins_and_propagation_under_every_profile() {
     for p in kernel::profiles() {
         let d = PinDir::new();
-        must_under(&p, d.path(), &["-f", "m", "--mnt", "--cgroup", "--net"]);
+        must_under(
+            &p,
+            d.path(),
+            &["pin", "-f", "m", "--mnt", "--cgroup", "--net"],
+        );
         assert_eq!(ns_type(&d.pin("mnt", "m")), libc::CLONE_NEWNS, "[{p}]");
         assert_eq!(
             ns_type(&d.pin("cgroup", "m")),
@@ -562,7 +566,7 @@ fn mnt_and_cgroup_pins_and_propagation_under_every_profile() {
             sh("mount", &["--bind", path, path]);
             sh("mount", &["--make-private", path]);
             d.track(&half, "n");
-            must_under(&p, &half, &["-f", "n", "--net"]);
+            must_under(&p, &half, &["pin", "-f", "n", "--net"]);
             let selfs: Vec<MountInfo> = mounts_under(&half)
                 .into_iter()
                 .filter(|m| m.mount_point == half_netns)
@@ -583,7 +587,7 @@ fn mnt_and_cgroup_pins_and_propagation_under_every_profile() {
             view.display()
         );
         let other = OtherMountNs::start(d.path(), "view", &bind);
-        must_under(&p, d.path(), &["-f", "later", "--net"]);
+        must_under(&p, d.path(), &["pin", "-f", "later", "--net"]);
         let seen = other.counts(&[view.join("later")]);
         assert_eq!(seen, [1], "[{p}] the later pin appeared {seen:?} times");
     }

@@ -237,6 +237,7 @@ proptest! {
 fn name_like() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-z./\\-]{0,6}",
+        "[a-z\n\t\u{7f}\u{85}]{1,6}",
         "[\\PC]{0,20}",
         "[a-z]{250,260}",
         "[a-z\u{e9}]{120,130}",
@@ -256,7 +257,7 @@ proptest! {
             && name != "."
             && name != ".."
             && !name.contains('/')
-            && !name.contains('\0')
+            && !name.chars().any(char::is_control)
             && name.len() <= 255;
         let got = check_name(&name);
         prop_assert_eq!(got.is_ok(), expected, "{:?}: {:?}", name, got.err().map(|e| e.to_string()));

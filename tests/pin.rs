@@ -273,15 +273,15 @@ fn mntns_is_one_unbindable_self_mount_after_32_parallel_pins() {
     }
 }
 
-/// On a private holding mount (set up here, so the host's own propagation
-/// does not matter; on a shared one only the pins are mounted, which
-/// tests/propagation.rs checks) each type directory is one shared
-/// self-bind, however many pins it holds.
+/// With `pinns pin`, on a private holding mount (set up here, so the
+/// host's own propagation does not matter; on a shared one only the pins
+/// are mounted, which tests/propagation.rs checks) each type directory is
+/// one shared self-bind, however many pins it holds.
 #[test]
 fn type_dirs_are_shared_mounts_of_their_own() {
     let d = PinDir::private();
-    d.must(&["-f", "a", "--net", "--ipc"]);
-    d.must(&["-f", "b", "--net", "--ipc"]);
+    d.must(&["pin", "-f", "a", "--net", "--ipc"]);
+    d.must(&["pin", "-f", "b", "--net", "--ipc"]);
     for ty in ["netns", "ipcns"] {
         let dir = d.path().join(ty);
         let mounts: Vec<_> = mounts_under(d.path())
@@ -755,4 +755,77 @@ fn json_output_names_each_pin() {
         assert_eq!(pin["host"].as_bool().unwrap(), ty == "ipc");
         assert_eq!(path, d.pin(ty, "j"));
     }
+}
+
+/// CRI-O 1.21 to 1.23 pass every sysctl of a pod in one `-s` argument,
+/// quoted items joined by `+` (their getSysctlForPinns), on the exact
+/// command lines those releases build: 1.21 with short type flags, 1.22
+/// and 1.23 with long ones. Both sysctls are set in the pod, and both
+/// parsers (the table's and clap's) read the line.
+#[test]
+fn crio_1_21_to_1_23_joined_sysctls() {
+    let d = PinDir::new();
+    let dir = d.path().to_str().unwrap().to_string();
+    let joined = "'net.ipv4.ip_forward=1'+'kernel.shm_rmid_forced=1'";
+    let lines: [(&str, Vec<&str>); 2] = [
+        ("1.21", vec!["-i", "-u", "-n"]),
+        ("1.23", vec!["--ipc", "--uts", "--net"]),
+    ];
+    for (release, types) in lines {
+        let name = format!("crio-{release}");
+        let mut argv = vec!["-d", dir.as_str(), "-f", name.as_str(), "-s", joined];
+        argv.extend(types);
+        // The table reads it (what a pin's start-up runs), as one value.
+        let full: Vec<std::ffi::OsString> = std::iter::once("pinns")
+            .chain(argv.iter().copied())
+            .map(Into::into)
+            .collect();
+        let table = pinns::cli::try_table(&full).expect("the table reads CRI-O's line");
+        assert_eq!(table.pin.sysctls, [joined], "{release}");
+        run(pinns_command().args(&argv)).assert_silent_success();
+        assert_eq!(
+            nsenter(
+                "net",
+                &d.pin("net", &name),
+                &["cat", "/proc/sys/net/ipv4/ip_forward"]
+            )
+            .trim(),
+            "1",
+            "{release}"
+        );
+        assert_eq!(
+            nsenter(
+                "ipc",
+                &d.pin("ipc", &name),
+                &["cat", "/proc/sys/kernel/shm_rmid_forced"]
+            )
+            .trim(),
+            "1",
+            "{release}"
+        );
+        d.must(&["unpin", "-f", &name]);
+    }
+    // Through clap too (an attached `-s=` is the table's to leave).
+    let out = d.pinns(&[
+        "-f",
+        "clap",
+        &format!("--sysctl={joined}"),
+        "--net",
+        "--ipc",
+        "-v",
+    ]);
+    out.assert_success();
+    assert_eq!(
+        nsenter(
+            "net",
+            &d.pin("net", "clap"),
+            &["cat", "/proc/sys/net/ipv4/ip_forward"]
+        )
+        .trim(),
+        "1"
+    );
+    // Half the shape is no list: a usage error naming the argument.
+    let out = d.pinns(&["-f", "half", "-s", "'net.ipv4.ip_forward=1'+", "--net"]);
+    assert_eq!(out.code(), Some(2), "{}", out.stderr_text());
+    assert!(!d.pin("net", "half").exists());
 }

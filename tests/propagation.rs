@@ -1,9 +1,12 @@
-//! What pinns mounts, by the propagation of the mount that holds the pin
-//! directory: on a shared one (systemd's default, every Kubernetes node's)
-//! only the pin files, as CRI-O's C pinns; on a private one the type
-//! directories become shared self-binds of their own too (the `ip netns`
-//! way). Either way a pin made later appears, once, in a mount namespace
-//! made earlier.
+//! What pinns mounts, by how it is invoked and the propagation of the
+//! mount that holds the pin directory. Invoked as CRI-O invokes it (no
+//! subcommand): only the pin files (and mntns's unbindable self-bind), on
+//! every host, as CRI-O's C pinns, so CRI-O's cleanup (umount each file,
+//! `rm -fr DIR`) works. With `pinns pin` (the library's default): on a
+//! shared holding mount only the pin files too; on a private one the type
+//! directories become shared self-binds of their own (the `ip netns`
+//! way), so a pin made later appears, once, in a mount namespace made
+//! earlier, and the self-bind goes with the type directory's last pin.
 //!
 //! Each test sets the host's side up itself: a temp dir bind-mounted onto
 //! itself and made shared or private, with the pin directory inside it, so
@@ -86,6 +89,20 @@ fn pin_pod(s: &Scratch, name: &str) {
     ]);
 }
 
+/// The `ip netns` way: the same pod with `pinns pin`.
+fn pin_pod_ip_netns(s: &Scratch, name: &str) {
+    s.must(&[
+        "pin",
+        "-f",
+        name,
+        "-s",
+        "net.ipv4.ping_group_range=0 2147483647",
+        "--ipc",
+        "--uts",
+        "--net",
+    ]);
+}
+
 /// Asserts that the only mounts under DIR are the pins of `names` (each
 /// of net, ipc and uts, each once).
 fn assert_only_pins(s: &Scratch, names: &[&str]) {
@@ -156,11 +173,42 @@ fn on_a_shared_host_only_the_pins_are_mounted_and_crio_cleanup_works() {
     assert!(s.mounts().is_empty(), "{:#?}", s.mounts());
 }
 
+/// CRI-O's command line leaves only the pins on a private host too (no
+/// type directory is mounted), so its cleanup works there as well.
 #[test]
-fn on_a_private_host_type_dirs_are_shared_self_binds_and_must_be_unmounted_too() {
+fn crio_way_on_a_private_host_mounts_only_the_pins_and_crio_cleanup_works() {
     let s = Scratch::new(Host::Private);
     pin_pod(&s, "pod-a");
     pin_pod(&s, "pod-b");
+    assert_only_pins(&s, &["pod-a", "pod-b"]);
+    let rm = crio_wipe(&s.dir);
+    assert!(rm.status.success(), "rm -fr DIR: {}", stderr(&rm));
+    assert!(!s.dir.exists());
+    assert!(s.mounts().is_empty(), "{:#?}", s.mounts());
+}
+
+/// `pinns pin` on a shared host mounts only the pins too: they propagate
+/// with the holding mount.
+#[test]
+fn ip_netns_way_on_a_shared_host_mounts_only_the_pins() {
+    let s = Scratch::new(Host::Shared);
+    pin_pod_ip_netns(&s, "pod-a");
+    pin_pod_ip_netns(&s, "pod-b");
+    assert_only_pins(&s, &["pod-a", "pod-b"]);
+    s.must(&["unpin", "-f", "pod-a"]);
+    s.must(&["unpin", "-f", "pod-b"]);
+    sh("rm", &["-r", s.dir_str()]);
+    assert!(s.mounts().is_empty(), "{:#?}", s.mounts());
+}
+
+/// `pinns pin` on a private host: the type directories are shared
+/// self-binds, which go with their last pin, so `rm -r DIR` works after
+/// the last unpin.
+#[test]
+fn ip_netns_way_on_a_private_host_self_binds_go_with_the_last_pin() {
+    let s = Scratch::new(Host::Private);
+    pin_pod_ip_netns(&s, "pod-a");
+    pin_pod_ip_netns(&s, "pod-b");
     assert_own_shared_type_dirs(&s);
     assert_eq!(
         s.mounts().iter().filter(|m| m.fs_type == "nsfs").count(),
@@ -168,23 +216,42 @@ fn on_a_private_host_type_dirs_are_shared_self_binds_and_must_be_unmounted_too()
         "{:#?}",
         s.mounts()
     );
-    // What the README tells such a host: the pin files' unmounts leave the
-    // type directories' own mounts, which go next.
+    // One pod gone: the others' pins hold the type directories up.
+    s.must(&["unpin", "-f", "pod-a"]);
+    assert_own_shared_type_dirs(&s);
+    // Only the uts pin of the last pod: utsns's self-bind goes, not the rest.
+    s.must(&["unpin", "-f", "pod-b", "--uts"]);
+    assert!(
+        s.mounts_at(&s.dir.join("utsns")).is_empty(),
+        "{:#?}",
+        s.mounts()
+    );
+    assert_eq!(s.mounts_at(&s.dir.join("netns")).len(), 1);
+    s.must(&["unpin", "-f", "pod-b"]);
+    assert!(s.mounts().is_empty(), "{:#?}", s.mounts());
+    let rm = run(Command::new("rm").arg("-r").arg(&s.dir));
+    assert!(rm.status.success(), "rm -r DIR: {}", stderr(&rm));
+}
+
+/// CRI-O's cleanup after `pinns pin` on a private host: each pin file
+/// unmounted, then `rm -fr`, which the type directories' own mounts stop
+/// (they are the `ip netns` set-up); `pinns unpin --all` takes them down.
+#[test]
+fn ip_netns_way_then_crio_cleanup_needs_unpin_all() {
+    let s = Scratch::new(Host::Private);
+    pin_pod_ip_netns(&s, "pod-a");
     let rm = crio_wipe(&s.dir);
     assert!(!rm.status.success(), "rm -fr removed mount points?");
-    for ty in ["netns", "ipcns", "utsns"] {
-        sh("umount", &[s.dir.join(ty).to_str().unwrap()]);
-    }
-    sh("rm", &["-fr", s.dir_str()]);
-    assert!(!s.dir.exists());
+    s.must(&["unpin", "--all"]);
     assert!(s.mounts().is_empty(), "{:#?}", s.mounts());
+    sh("rm", &["-r", s.dir_str()]);
 }
 
 fn later_pin_is_seen_once(host: Host) {
     let s = Scratch::new(host);
-    pin_pod(&s, "first");
+    pin_pod_ip_netns(&s, "first");
     let viewer = OtherMountNs::start(s.root(), "view", "true");
-    pin_pod(&s, "second");
+    pin_pod_ip_netns(&s, "second");
     let paths: Vec<PathBuf> = ["first", "second"]
         .iter()
         .flat_map(|n| ["net", "ipc", "uts"].map(|ty| s.pin(ty, n)))
@@ -208,7 +275,7 @@ fn private_host_later_pin_seen_once_in_a_slave_namespace() {
 #[test]
 fn slave_only_host_is_treated_as_not_shared() {
     let s = Scratch::new(Host::Slave);
-    pin_pod(&s, "pod");
+    pin_pod_ip_netns(&s, "pod");
     assert_own_shared_type_dirs(&s);
     drop(s);
     later_pin_is_seen_once(Host::Slave);
@@ -259,12 +326,23 @@ fn shared_host_keeps_an_existing_self_bound_type_dir() {
     assert!(ns_mounts_under(&s.dir).is_empty());
 }
 
-/// A mount-namespace pin needs an unbindable `mntns` on every host.
+/// A mount-namespace pin needs an unbindable `mntns` on every host, both
+/// ways; the `ip netns` way also self-binds netns on a private host.
+/// Either way the last unpin takes every mount down.
 #[test]
 fn mntns_is_an_unbindable_self_bind_on_both_hosts() {
-    for host in [Host::Shared, Host::Private] {
+    for (host, sub) in [
+        (Host::Shared, ""),
+        (Host::Private, ""),
+        (Host::Shared, "pin"),
+        (Host::Private, "pin"),
+    ] {
         let s = Scratch::new(host);
-        s.must(&["-f", "m", "--mnt", "--net"]);
+        let mut args = vec!["-f", "m", "--mnt", "--net"];
+        if !sub.is_empty() {
+            args.insert(0, sub);
+        }
+        s.must(&args);
         let at = s.mounts_at(&s.dir.join("mntns"));
         assert_eq!(at.len(), 1, "{host:?}: {at:#?}");
         assert!(
@@ -274,9 +352,13 @@ fn mntns_is_an_unbindable_self_bind_on_both_hosts() {
         );
         assert_eq!(ns_type(&s.pin("mnt", "m")), libc::CLONE_NEWNS);
         let netns_mounted = !s.mounts_at(&s.dir.join("netns")).is_empty();
-        assert_eq!(netns_mounted, host == Host::Private, "{host:?}");
+        assert_eq!(
+            netns_mounted,
+            host == Host::Private && sub == "pin",
+            "{host:?} {sub}"
+        );
         s.must(&["unpin", "-f", "m"]);
-        assert!(ns_mounts_under(&s.dir).is_empty(), "{host:?}");
+        assert!(s.mounts().is_empty(), "{host:?} {sub}: {:#?}", s.mounts());
     }
 }
 
@@ -424,7 +506,16 @@ fn without_statmount_mountinfo_decides_alike() {
         let trace = s.root().join("trace");
         let trace_path = trace.to_str().unwrap();
         let mut cmd = pinns_command_via("strace", &["-f", "-qq", "-o", trace_path]);
-        cmd.args(["-d", s.dir_str(), "-f", "pod", "--net", "--ipc", "--uts"]);
+        cmd.args([
+            "pin",
+            "-d",
+            s.dir_str(),
+            "-f",
+            "pod",
+            "--net",
+            "--ipc",
+            "--uts",
+        ]);
         run(without_statmount(&mut cmd)).assert_success();
         // pinns asked, was told ENOSYS, and read mountinfo instead.
         let trace = fs::read_to_string(&trace).unwrap();
@@ -439,5 +530,27 @@ fn without_statmount_mountinfo_decides_alike() {
             Host::Shared => assert_only_pins(&s, &["pod"]),
             Host::Private | Host::Slave => assert_own_shared_type_dirs(&s),
         }
+    }
+}
+
+/// A pin made while the last pin of its type directory is unpinned: the
+/// unpin takes the directory's self-bind down, and the pin, which may have
+/// opened the directory through it, still lands where everyone sees it.
+#[test]
+fn pin_racing_the_last_unpin_of_a_self_bound_dir_stays_visible() {
+    let s = Scratch::new(Host::Private);
+    for round in 0..20 {
+        let (gone, kept) = (format!("gone-{round}"), format!("kept-{round}"));
+        s.must(&["pin", "-f", &gone, "--net"]);
+        std::thread::scope(|scope| {
+            let unpin = scope.spawn(|| s.pinns(&["unpin", "-f", &gone]));
+            let pin = scope.spawn(|| s.pinns(&["pin", "-f", &kept, "--net"]));
+            unpin.join().unwrap().assert_success();
+            pin.join().unwrap().assert_success();
+        });
+        let pin = s.pin("net", &kept);
+        assert_eq!(ns_type(&pin), libc::CLONE_NEWNET, "round {round}");
+        s.must(&["unpin", "-f", &kept]);
+        assert!(s.mounts().is_empty(), "round {round}: {:#?}", s.mounts());
     }
 }

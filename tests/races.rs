@@ -46,7 +46,10 @@ fn two_hundred_concurrent_pins_of_distinct_names_all_succeed() {
     for n in &names {
         s.track(&dir, n);
     }
-    let outs = parallel(N, 24, |i| pinns_in(&dir, &["-f", &names[i], "-m", "--net"]));
+    // `pinns pin`: the `ip netns` set-up, whose self-binds race.
+    let outs = parallel(N, 24, |i| {
+        pinns_in(&dir, &["pin", "-f", &names[i], "-m", "--net"])
+    });
     for out in outs {
         let out = out.assert_success();
         assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
@@ -87,11 +90,8 @@ fn two_hundred_concurrent_pins_of_distinct_names_all_succeed() {
         .map(|m| m.mount_point)
         .collect();
     under.sort();
-    assert_eq!(
-        under,
-        [dir.join("mntns"), dir.join("netns")],
-        "only the type directories stay mounted"
-    );
+    // The last unpin of each type directory took its self-bind down.
+    assert_eq!(under, Vec::<PathBuf>::new(), "left mounted");
     for t in ["netns", "mntns"] {
         assert_eq!(
             fs::read_dir(dir.join(t)).unwrap().count(),

@@ -36,8 +36,9 @@ fn fresh_pid_pin_makes_its_first_entrant_pid_1() {
         nsenter(&[&flag("pid", &pin), "sh", "-c", "echo $$"]).trim(),
         "1"
     );
-    // Once that init has exited the kernel lets no one in.
-    let out = d.pinns(&["exec", "-f", "p", "--", "true"]);
+    // Once that init has exited the kernel lets no one in (--pid asks to
+    // enter it; with no type flags exec leaves it out).
+    let out = d.pinns(&["exec", "-f", "p", "--pid", "--", "true"]);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("Cannot allocate memory"),
@@ -236,7 +237,17 @@ fn exec_runs_inside_and_passes_exit_codes() {
     // runs a command in a running process's pinned one on every kernel).
     if common::kernel::has_pid_ns_ioctl() {
         d.must(&["-f", "ep", "--pid", "--net"]);
-        let out = d.pinns(&["exec", "-f", "ep", "--", "sh", "-c", "echo $$; exit 3"]);
+        let out = d.pinns(&[
+            "exec",
+            "-f",
+            "ep",
+            "--pid",
+            "--net",
+            "--",
+            "sh",
+            "-c",
+            "echo $$; exit 3",
+        ]);
         assert_eq!(out.status.code(), Some(3));
         assert_eq!(stdout(&out).trim(), "1");
     } else {
@@ -381,12 +392,12 @@ fn list_reports_live_and_stale() {
     );
 }
 
-/// A pin made after another mount namespace bind-mounted DIR/netns (a CNI
+/// A pin made with `pinns pin` after another mount namespace bind-mounted DIR/netns (a CNI
 /// plugin in a pod, say) appears there too, exactly once.
 #[test]
 fn later_pins_propagate_to_other_mount_namespaces_once() {
     let d = PinDir::new();
-    d.must(&["-f", "first", "--net"]);
+    d.must(&["pin", "-f", "first", "--net"]);
     let view = d.path().join("view");
     fs::create_dir(&view).unwrap();
     // As a CNI plugin in a pod would: its own bind of DIR/netns.
@@ -397,7 +408,7 @@ fn later_pins_propagate_to_other_mount_namespaces_once() {
         view.display()
     );
     let other = OtherMountNs::start(d.path(), "view", &bind);
-    d.must(&["-f", "second", "--net"]);
+    d.must(&["pin", "-f", "second", "--net"]);
     let seen = other.counts(&[view.join("second")]);
     assert_eq!(seen, [1], "the pin appeared {seen:?} times");
 }

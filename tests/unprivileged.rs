@@ -29,7 +29,8 @@ fn chown_nobody(path: &Path) {
 fn unprivileged_callers_get_one_clear_line_and_leave_nothing() {
     let s = PinDir::named("nobody");
     // On a private mount, whatever the host's propagation, so that the
-    // first privileged step is binding a type directory onto itself.
+    // first privileged step of `pinns pin` is binding a type directory
+    // onto itself (CRI-O's command line binds none: it fails creating).
     s.mount_as(Host::Private);
     fs::set_permissions(s.path(), fs::Permissions::from_mode(0o755)).unwrap();
     let denied = |out: Out, step: &str| {
@@ -46,22 +47,25 @@ fn unprivileged_callers_get_one_clear_line_and_leave_nothing() {
     chown_nobody(&own);
     s.track(&own, "x");
     denied(
-        as_nobody(&["@DIR", "-f", "x", "--net"], &own),
+        as_nobody(&["pin", "@DIR", "-f", "x", "--net"], &own),
         "onto itself",
     );
     denied(
-        as_nobody(&[&["@DIR", "-f", "x"], HELPER_PIN].concat(), &own),
+        as_nobody(&[&["pin", "@DIR", "-f", "x"], HELPER_PIN].concat(), &own),
         "onto itself",
+    );
+    denied(
+        as_nobody(&["@DIR", "-f", "x", "--net"], &own),
+        "creating net namespace",
     );
     assert!(on_disk(&own, "x").is_empty());
 
-    // Type directories set up by root and handed to nobody: now the
-    // namespace creation (or the id map) is what fails.
+    // Type directories set up by root (its pin holding them up) and handed
+    // to nobody: now the namespace creation (or the id map) is what fails.
     let prepared = s.sub("prepared");
     s.track(&prepared, "seed");
     s.track(&prepared, "x");
-    pinns_in(&prepared, &[&["-f", "seed"], HELPER_PIN].concat()).assert_success();
-    pinns_in(&prepared, &["unpin", "-f", "seed"]).assert_success();
+    pinns_in(&prepared, &[&["pin", "-f", "seed"], HELPER_PIN].concat()).assert_success();
     chown_nobody(&prepared);
     for t in ["userns", "ipcns", "utsns", "netns", "mntns"] {
         chown_nobody(&prepared.join(t));
@@ -83,6 +87,7 @@ fn unprivileged_callers_get_one_clear_line_and_leave_nothing() {
         "{:?}",
         on_disk(&prepared, "x")
     );
+    pinns_in(&prepared, &["unpin", "-f", "seed"]).assert_success();
     assert!(ns_mounts_under(s.path()).is_empty());
 
     // Root's pins: nobody can neither remove nor re-pin them.

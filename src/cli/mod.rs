@@ -196,6 +196,13 @@ pub fn resolve(mut cli: Cli) -> Result<Cli, clap::Error> {
                         "a pin name is required: pinns unpin NAME (or --all for every pin)",
                     ));
                 }
+                (None, true) if !args.types.kinds().is_empty() => {
+                    return Err(usage(
+                        Some("unpin"),
+                        ErrorKind::ArgumentConflict,
+                        "--all removes every pin under DIR, of every type: it takes no type flag",
+                    ));
+                }
                 _ => {}
             }
         }

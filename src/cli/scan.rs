@@ -249,5 +249,8 @@ fn unpin_args(found: &Found<'_>) -> Option<UnpinArgs> {
         },
         verbose: found.flag("verbose")?,
     };
-    found.all_read().then_some(args)
+    // `--all` with a name or a type, or neither a name nor `--all`: a
+    // usage error, which `cli::resolve` words.
+    let usage = args.all == args.name.is_some() || (args.all && !args.types.kinds().is_empty());
+    (found.all_read() && !usage).then_some(args)
 }

@@ -30,14 +30,15 @@ pub fn run(args: &ListArgs) -> Result<u8> {
 }
 
 /// One line a pin: `NAME TYPE INODE STATE PROCS`, names aligned; PROCS is
-/// how many processes are in the namespace, `-` for a stale pin.
+/// how many processes are in the namespace, `-` for a path that holds
+/// none; what is not a pin says why after it, in prune's words.
 fn table(entries: &[Entry]) -> String {
     if entries.is_empty() {
         return String::new();
     }
     let width = entries
         .iter()
-        .map(|e| e.name.len())
+        .map(|e| e.name.escape_debug().to_string().len())
         .max()
         .unwrap_or(0)
         .max(4);
@@ -50,10 +51,19 @@ fn table(entries: &[Entry]) -> String {
             let (state, procs) = match pin.state {
                 State::Live => ("live", pin.pids.len().to_string()),
                 State::Stale => ("stale", "-".to_string()),
+                State::NotAPin => ("not-a-pin", "-".to_string()),
+                State::Dead => ("dead", pin.pids.len().to_string()),
             };
+            let why = pin
+                .why
+                .as_deref()
+                .map(|w| format!("  ({w})"))
+                .unwrap_or_default();
             out.push_str(&format!(
-                "{:width$}  {:6}  {:>10}  {state:5}  {procs:>5}\n",
-                entry.name,
+                "{:width$}  {:6}  {:>10}  {state:5}  {procs:>5}{why}\n",
+                // A name made by someone else may hold a newline: escaped,
+                // it stays on its line.
+                entry.name.escape_debug().to_string(),
                 pin.kind.name(),
                 pin.inode
             ));
@@ -74,6 +84,7 @@ mod tests {
             path: format!("/run/{}/x", kind.dir()).into(),
             inode,
             state,
+            why: None,
             pids: pids.to_vec(),
         }
     }

@@ -16,8 +16,9 @@ use crate::error::Result;
 /// command passes one through (`exec`).
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
-        None => pin::run(&cli.pin),
-        Some(Command::Pin(args)) => pin::run(&args.pin),
+        // CRI-O's command line leaves what its C pinns leaves: the pins.
+        None => pin::run(&cli.pin, crate::plan::TypeDirs::PinsOnly),
+        Some(Command::Pin(args)) => pin::run(&args.pin, crate::plan::TypeDirs::SharedSelfBind),
         Some(Command::Unpin(args)) => unpin::run(&args),
         Some(Command::List(args)) => list::run(&args),
         Some(Command::Exec(args)) => exec::run(&args),

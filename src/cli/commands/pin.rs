@@ -3,15 +3,16 @@
 use crate::cli::definition::PinArgs;
 use crate::error::{Error, Result};
 use crate::pin::{Creator, Pinned};
-use crate::plan::Plan;
+use crate::plan::{Plan, Source, TypeDirs};
+use crate::sysctl::Sysctl;
 
 /// Builds the plan from the flags, checking all of them before any work.
-pub fn plan(args: &PinArgs) -> Result<Plan> {
+pub fn plan(args: &PinArgs, type_dirs: TypeDirs) -> Result<Plan> {
     let name = args
         .name
         .as_deref()
         .ok_or_else(|| Error::Invalid("a pin name is required: -f/--filename NAME".into()))?;
-    let mut builder = Plan::builder(&args.dir, name);
+    let mut builder = Plan::builder(&args.dir, name).type_dirs(type_dirs);
     for (kind, host) in args.kinds() {
         builder = if host {
             builder.host(kind)
@@ -19,8 +20,10 @@ pub fn plan(args: &PinArgs) -> Result<Plan> {
             builder.create(kind)
         };
     }
-    for sysctl in &args.sysctls {
-        builder = builder.sysctl(sysctl.parse()?);
+    for arg in &args.sysctls {
+        for sysctl in Sysctl::parse_arg(arg)? {
+            builder = builder.sysctl(sysctl);
+        }
     }
     if let Some(map) = &args.uid_mapping {
         builder = builder.uid_map(map.parse()?);
@@ -40,8 +43,10 @@ pub fn plan(args: &PinArgs) -> Result<Plan> {
     builder.loopback(args.loopback).build()
 }
 
-pub fn run(args: &PinArgs) -> Result<u8> {
-    let plan = plan(args)?;
+/// Pins as the flags say; `type_dirs` is CRI-O's footprint for its command
+/// line (no subcommand), the `ip netns` set-up for `pinns pin`.
+pub fn run(args: &PinArgs, type_dirs: TypeDirs) -> Result<u8> {
+    let plan = plan(args, type_dirs)?;
     // This process exits next: its own thread may stay in the new
     // namespaces, which spares starting another.
     let pinned = crate::pin::pin_with(&plan, Creator::CallingThread)?;
@@ -78,9 +83,13 @@ fn report(args: &PinArgs, plan: &Plan, pinned: &[Pinned]) -> Result<()> {
         let lines: String = pinned
             .iter()
             .map(|p| {
-                let origin = if p.host { "host" } else { "new" };
+                let (origin, of) = match p.source {
+                    Source::New => ("new ", String::new()),
+                    Source::Host => ("host ", String::new()),
+                    Source::Process(pid) => ("", format!(" of process {pid}")),
+                };
                 format!(
-                    "pinned {origin} {} namespace {} at {}\n",
+                    "pinned {origin}{} namespace {}{of} at {}\n",
                     p.kind,
                     p.inode,
                     p.path.display()

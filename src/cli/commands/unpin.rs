@@ -1,40 +1,56 @@
-//! `pinns unpin`.
+//! `pinns unpin`: one NAME's pins, or with `--all` every pin under DIR and
+//! the mounts pinns made there.
 
 use crate::cli::definition::UnpinArgs;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::mount::Removed;
+use crate::unpin::Unpinned;
 
 pub fn run(args: &UnpinArgs) -> Result<u8> {
-    let removed = match &args.name {
-        Some(name) => crate::unpin::unpin(&args.dir, name, args.types.kinds())?,
-        // --all: every name found under DIR (`cli::resolve` allows no
-        // name only with it).
-        None => {
-            let mut removed = Vec::new();
-            for entry in crate::list::list(&args.dir)? {
-                removed.extend(crate::unpin::unpin(
-                    &args.dir,
-                    &entry.name,
-                    args.types.kinds(),
-                )?);
+    if args.all {
+        let done = crate::unpin::unpin_all(&args.dir)?;
+        if args.verbose {
+            let mut lines = report(&done.unpinned);
+            for dir in &done.unmounted {
+                lines.push_str(&format!("unmounted {}\n", dir.display()));
             }
-            removed
+            if lines.is_empty() {
+                lines = format!("nothing to unpin under {}\n", args.dir.display());
+            }
+            super::print_unless_closed(&lines)?;
         }
-    };
+        return Ok(0);
+    }
+    let name = args
+        .name
+        .as_deref()
+        .ok_or_else(|| Error::Invalid("a pin name is required: -f/--filename NAME".into()))?;
+    let removed = crate::unpin::unpin(&args.dir, name, args.types.kinds())?;
     if args.verbose {
-        let lines: String = removed
-            .iter()
-            .filter(|(_, _, r)| *r != Removed::Missing)
-            .map(|(kind, path, r)| {
-                let what = if *r == Removed::Pin {
-                    "unpinned"
-                } else {
-                    "removed stale"
-                };
-                format!("{what} {kind} pin {}\n", path.display())
-            })
-            .collect();
+        let lines = if removed.is_empty() {
+            format!(
+                "nothing named '{}' to unpin under {}\n",
+                name.escape_debug(),
+                args.dir.display()
+            )
+        } else {
+            report(&removed)
+        };
         super::print_unless_closed(&lines)?;
     }
     Ok(0)
+}
+
+/// One line per path removed.
+fn report(removed: &[Unpinned]) -> String {
+    removed
+        .iter()
+        .map(|u| {
+            let what = match u.removed {
+                Removed::Pin => "unpinned",
+                Removed::Stale => "removed stale",
+            };
+            format!("{what} {} pin {}\n", u.kind, u.path.display())
+        })
+        .collect()
 }
