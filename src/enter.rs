@@ -7,7 +7,7 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::thread::LinkNameSpaceType;
 
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Error, Operation, Result};
 use crate::inspect::{self, PinPath};
 use crate::mount::PinDir;
 use crate::ns::{Kind, KindSet};
@@ -111,7 +111,7 @@ pub fn enter_with(
     let mut skipped = KindSet::EMPTY;
     for kind in Kind::ALL.into_iter().filter(|k| all || kinds.contains(*k)) {
         let path = pin_dir.pin_path(kind, name);
-        let missing = || Error::Refused(format!("{}: no such pin", path.display()));
+        let missing = || Error::NoSuchPin { path: path.clone() };
         let Some(type_dir) = pin_dir.type_dir(kind)? else {
             if all {
                 continue;
@@ -129,23 +129,27 @@ pub fn enter_with(
             Ok(fd) => fd,
             Err(Errno::NOENT) if all => continue,
             Err(Errno::NOENT) => return Err(missing()),
-            Err(errno) => return Err(Error::os(format!("opening {}", path.display()), errno)),
+            Err(errno) => {
+                return Err(Error::os_at(
+                    format!("opening {}", path.display()),
+                    path,
+                    errno,
+                ));
+            }
         };
         match inspect::of_fd(held.as_fd(), &path)? {
             PinPath::Live { .. } => {}
             PinPath::Missing if all => continue,
             PinPath::Missing => return Err(missing()),
             PinPath::Stale { .. } => {
-                return Err(Error::Refused(format!(
-                    "{}: stale pin (no namespace is mounted there)",
-                    path.display()
-                )));
+                return Err(Error::StalePin { path });
             }
             PinPath::NotAPin { why, .. } => {
-                return Err(Error::Refused(format!(
-                    "{}: not a pin: {why}",
-                    path.display()
-                )));
+                return Err(Error::NotAPin {
+                    op: Operation::Enter,
+                    path,
+                    why,
+                });
             }
         }
         // setns(2) needs a real open file: the checked inode, reopened
@@ -168,18 +172,12 @@ pub fn enter_with(
         }
         open.push((kind, fd));
     }
-    if open.is_empty() && !skipped.is_empty() {
-        return Err(Error::Refused(format!(
-            "nothing to enter of '{name}' under {}: its only pin, a pid namespace, has no \
-             process in it (name the pid type to enter it anyway)",
-            dir.display()
-        )));
-    }
     if open.is_empty() {
-        return Err(Error::Refused(format!(
-            "no pins named '{name}' under {}",
-            dir.display()
-        )));
+        return Err(Error::NothingToEnter {
+            dir: dir.to_path_buf(),
+            name: name.to_string(),
+            unentered_pid: !skipped.is_empty(),
+        });
     }
 
     let entered: KindSet = open.iter().map(|(k, _)| *k).collect();
@@ -222,11 +220,7 @@ fn single_threaded() -> Result<()> {
         }
     }
     if threads > 1 {
-        return Err(Error::Refused(format!(
-            "entering pinned namespaces: this process has {threads} threads, and setns(2) \
-             moves only the calling one; enter them from a single-threaded process (a child \
-             about to exec)"
-        )));
+        return Err(Error::MultiThreaded { threads });
     }
     Ok(())
 }

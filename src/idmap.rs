@@ -48,7 +48,11 @@ impl IdMap {
     pub fn from_ranges(ranges: impl IntoIterator<Item = IdRange>) -> Result<IdMap, Error> {
         let ranges: Vec<IdRange> = ranges.into_iter().collect();
         let shown = IdMap(ranges.clone()).to_string();
-        let invalid = |why: String| Error::Invalid(format!("invalid id mapping '{shown}': {why}"));
+        let invalid = |why: String| Error::InvalidArgument {
+            what: "id mapping",
+            value: shown.clone(),
+            why,
+        };
         if ranges.is_empty() {
             return Err(invalid("it is empty".into()));
         }
@@ -148,7 +152,11 @@ impl FromStr for IdMap {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<IdMap, Error> {
-        let invalid = |why: String| Error::Invalid(format!("invalid id mapping '{text}': {why}"));
+        let invalid = |why: String| Error::InvalidArgument {
+            what: "id mapping",
+            value: text.to_string(),
+            why,
+        };
         // CRI-O ends every map with '@'; one trailing separator is allowed.
         let body = text.strip_suffix('@').unwrap_or(text);
         if body.is_empty() {
@@ -199,7 +207,7 @@ mod tests {
             vec![r(0, u32::MAX - 1, 2)],
         ] {
             let err = IdMap::from_ranges(bad.clone()).expect_err(&format!("{bad:?}"));
-            assert!(err.is_usage(), "{bad:?}: {err}");
+            assert!(err.is_invalid(), "{bad:?}: {err}");
         }
     }
 

@@ -127,7 +127,7 @@ impl PinPath {
 /// # fn main() -> Result<(), pinns::Error> {
 /// match pinns::inspect("/run", Kind::Net, "pod-a")? {
 ///     PinPath::Live { inode } => println!("pinned: net:[{inode}]"),
-///     PinPath::Stale { .. } => println!("stale: `pinns prune` removes it"),
+///     PinPath::Stale { .. } => println!("stale: pinns::prune removes it"),
 ///     PinPath::NotAPin { why, .. } => println!("not a pin: {why}"),
 ///     _ => println!("no such pin"),
 /// }
@@ -138,7 +138,7 @@ pub fn inspect(dir: impl AsRef<Path>, kind: Kind, name: &str) -> Result<PinPath>
     check_name(name)?;
     let pin_dir = match PinDir::open(dir.as_ref(), false) {
         Ok(d) => d,
-        Err(e) if e.errno() == Some(Errno::NOENT) => return Ok(PinPath::Missing),
+        Err(e) if e.errno() == Some(libc::ENOENT) => return Ok(PinPath::Missing),
         Err(e) => return Err(e),
     };
     let Some(type_dir) = pin_dir.type_dir(kind)? else {

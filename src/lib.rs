@@ -81,7 +81,7 @@ mod sysctl;
 mod unpin;
 
 pub use enter::{Entered, enter, enter_with};
-pub use error::{Error, Result};
+pub use error::{Conflict, Error, Feature, Operation, Result};
 pub use idmap::{IdMap, IdRange};
 pub use inspect::{NotAPin, PinPath, inspect};
 pub use list::{Entry, PinInfo, State, identify, list};

@@ -152,7 +152,7 @@ pub fn identify(dir: impl AsRef<Path>, pid: u32) -> Result<Vec<Entry>> {
         Mode::empty(),
     )
     .map_err(|errno| match errno {
-        Errno::NOENT => Error::Refused(format!("process {pid}: no such process")),
+        Errno::NOENT => Error::NoSuchProcess { pid },
         errno => Error::os(format!("opening /proc/{pid}"), errno),
     })?;
     let mut entries = pins(dir)?;
@@ -255,7 +255,7 @@ fn count_processes(entries: &mut [Entry]) -> Result<()> {
 fn pins(dir: &Path) -> Result<Vec<Entry>> {
     let pin_dir = match PinDir::open(dir, false) {
         Ok(d) => d,
-        Err(e) if e.errno() == Some(Errno::NOENT) => return Ok(Vec::new()),
+        Err(e) if e.errno() == Some(libc::ENOENT) => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
 

@@ -15,6 +15,7 @@
 //!   (`inspect`, the one view of a pin path), and it is unmounted with
 //!   `MNT_DETACH | UMOUNT_NOFOLLOW` through the type directory's descriptor.
 
+use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -25,7 +26,7 @@ use rustix::mount::{
     MountFlags, MountPropagationFlags, MoveMountFlags, OpenTreeFlags, UnmountFlags,
 };
 
-use crate::error::{Context, Error, Result, restart};
+use crate::error::{Context, Error, Operation, Result, restart};
 use crate::inspect::{self, NotAPin, PinPath};
 use crate::ns::Kind;
 use crate::plan::TypeDirs;
@@ -84,9 +85,10 @@ impl PinDir {
                     .recursive(true)
                     .mode(DIR_MODE)
                     .create(path)
-                    .map_err(|e| {
-                        let errno = Errno::from_io_error(&e).unwrap_or(Errno::IO);
-                        Error::os(format!("creating pin directory {}", path.display()), errno)
+                    .map_err(|e| Error::Os {
+                        op: format!("creating pin directory {}", path.display()),
+                        path: Some(path.to_path_buf()),
+                        source: e,
                     })?;
                 open().and_then(|fd| {
                     // 0755 whatever the umask: other users (a container's
@@ -97,7 +99,13 @@ impl PinDir {
             }
             other => other,
         }
-        .with(|| format!("opening pin directory {}", path.display()))?;
+        .map_err(|errno| {
+            Error::os_at(
+                format!("opening pin directory {}", path.display()),
+                path,
+                errno,
+            )
+        })?;
         Ok(PinDir {
             path: path.to_path_buf(),
             fd,
@@ -141,14 +149,17 @@ impl PinDir {
         ) {
             Ok(fd) => Ok(Some(fd)),
             Err(Errno::NOENT) => Ok(None),
-            Err(Errno::NOTDIR | Errno::LOOP) => Err(Error::Refused(format!(
-                "opening {}: not a directory (a symlink or a file is never followed)",
-                self.path.join(kind.dir()).display()
-            ))),
-            Err(errno) => Err(Error::os(
-                format!("opening {}", self.path.join(kind.dir()).display()),
-                errno,
-            )),
+            Err(Errno::NOTDIR | Errno::LOOP) => Err(Error::NotADirectory {
+                path: self.path.join(kind.dir()),
+            }),
+            Err(errno) => {
+                let path = self.path.join(kind.dir());
+                Err(Error::os_at(
+                    format!("opening {}", path.display()),
+                    path,
+                    errno,
+                ))
+            }
         }
     }
 
@@ -826,16 +837,14 @@ pub fn names_in(type_dir: BorrowedFd<'_>, display: &Path) -> Result<Vec<String>>
 /// The mount id of an open file, from `/proc/self/fdinfo` (Linux 3.15+).
 fn mount_id(fd: BorrowedFd<'_>) -> Result<u64> {
     let path = format!("/proc/self/fdinfo/{}", fd.as_raw_fd());
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        Error::os(
-            format!("reading {path}"),
-            Errno::from_io_error(&e).unwrap_or(Errno::IO),
-        )
-    })?;
+    let text = std::fs::read_to_string(&path).with(|| format!("reading {path}"))?;
     text.lines()
         .find_map(|l| l.strip_prefix("mnt_id:"))
         .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| Error::os(format!("reading {path}"), Errno::NOSYS))
+        .ok_or_else(|| {
+            let why = io::Error::new(io::ErrorKind::InvalidData, "no mnt_id line");
+            Error::io(format!("reading {path}"), why)
+        })
 }
 
 /// A pin file opened (or made) to mount a namespace on.
@@ -860,7 +869,13 @@ pub fn open_pin_file(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<
     ) {
         Ok(fd) => return Ok(PinFile { fd }),
         Err(Errno::EXIST) => {}
-        Err(errno) => return Err(Error::os(format!("creating {}", display.display()), errno)),
+        Err(errno) => {
+            return Err(Error::os_at(
+                format!("creating {}", display.display()),
+                display,
+                errno,
+            ));
+        }
     }
     // O_PATH opens a FIFO or socket without side effects, and with
     // O_NOFOLLOW a symlink as itself; the look below is at that inode.
@@ -871,20 +886,24 @@ pub fn open_pin_file(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<
         Mode::empty(),
     )
     .with(|| format!("opening {}", display.display()))?;
-    let refuse = |why: &dyn std::fmt::Display| {
-        Err(Error::Refused(format!(
-            "pinning at {}: {why}",
-            display.display()
-        )))
-    };
+    let path = display.to_path_buf();
     match inspect::of_fd(fd.as_fd(), display)? {
         // The O_PATH descriptor is enough to mount onto, and it is the
         // very inode just checked.
         PinPath::Stale { .. } => Ok(PinFile { fd }),
-        PinPath::Live { .. } => refuse(&"already pinned (unpin it first)"),
-        PinPath::NotAPin { why, .. } => refuse(&why),
-        // Removed between the two opens: the descriptor holds it still.
-        PinPath::Missing => refuse(&"removed while pinning"),
+        PinPath::Live { .. } => Err(Error::AlreadyPinned { path }),
+        PinPath::NotAPin { why, .. } => Err(Error::NotAPin {
+            op: Operation::Pin,
+            path,
+            why,
+        }),
+        // Removed between the two opens: the descriptor holds it still,
+        // but the name is gone, and a mount on it would be out of reach.
+        PinPath::Missing => Err(Error::os_at(
+            format!("pinning at {}: removed meanwhile", path.display()),
+            path,
+            Errno::NOENT,
+        )),
     }
 }
 
@@ -966,10 +985,11 @@ pub fn remove_pin(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<Opt
         match found {
             PinPath::Missing => return Ok(removed),
             PinPath::NotAPin { why, .. } => {
-                return Err(Error::Refused(format!(
-                    "removing {}: not a pin (left alone): {why}",
-                    display.display()
-                )));
+                return Err(Error::NotAPin {
+                    op: Operation::Unpin,
+                    path: display.to_path_buf(),
+                    why,
+                });
             }
             PinPath::Live { .. } => {
                 // Through the directory's descriptor, so only the last
@@ -1000,20 +1020,20 @@ pub fn remove_pin(dir: BorrowedFd<'_>, name: &str, display: &Path) -> Result<Opt
                     // Still a mount point: something other than a
                     // namespace is mounted there (a kernel that does not
                     // report mount points), not ours to take down.
-                    Err(Errno::BUSY) => Err(Error::Refused(format!(
-                        "removing {}: not a pin (left alone): {}",
-                        display.display(),
-                        NotAPin::OtherMount
-                    ))),
+                    Err(Errno::BUSY) => Err(Error::NotAPin {
+                        op: Operation::Unpin,
+                        path: display.to_path_buf(),
+                        why: NotAPin::OtherMount,
+                    }),
                     Err(errno) => Err(Error::os(format!("removing {}", display.display()), errno)),
                 };
             }
         }
     }
-    Err(Error::Refused(format!(
-        "unmounting {}: more than {MAX_STACKED} mounts are stacked there",
-        display.display()
-    )))
+    Err(Error::TooManyMounts {
+        path: display.to_path_buf(),
+        max: MAX_STACKED,
+    })
 }
 
 #[cfg(test)]

@@ -77,11 +77,11 @@ fn bind_etc(name: &str) -> Result<Vec<PathBuf>> {
         Ok(entries) => entries,
         // No configuration for this namespace: nothing to bind.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io_error(format!("reading {}", dir.display()), &e)),
+        Err(e) => return Err(io_error(format!("reading {}", dir.display()), e)),
     };
     let mut bound = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| io_error(format!("reading {}", dir.display()), &e))?;
+        let entry = entry.map_err(|e| io_error(format!("reading {}", dir.display()), e))?;
         let source = entry.path();
         let target = Path::new("/etc").join(entry.file_name());
         // Why a bind mount: it replaces the file for this mount namespace
@@ -105,6 +105,6 @@ fn bind_etc(name: &str) -> Result<Vec<PathBuf>> {
     Ok(bound)
 }
 
-fn io_error(what: String, e: &std::io::Error) -> Error {
-    Error::os(what, Errno::from_io_error(e).unwrap_or(Errno::IO))
+fn io_error(what: String, e: std::io::Error) -> Error {
+    Error::io(what, e)
 }

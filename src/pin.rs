@@ -143,13 +143,8 @@ pub fn pin_with(plan: &Plan, creator: Creator) -> Result<Vec<Pinned>> {
                 // The kernel refuses to pin a mount namespace inside itself
                 // (or inside one it could reach back from): ELOOP from
                 // move_mount, EINVAL from mount(2) (kernels before 5.2).
-                (Kind::Mnt, Some(rustix::io::Errno::LOOP | rustix::io::Errno::INVAL)) => {
-                    Error::Refused(format!(
-                        "bind-mounting mnt namespace onto {}: a mount namespace cannot be pinned \
-                         from inside itself (the kernel refuses the loop); pin it from another \
-                         mount namespace",
-                        path.display()
-                    ))
+                (Kind::Mnt, Some(libc::ELOOP | libc::EINVAL)) => {
+                    Error::OwnMountNamespace { path: path.clone() }
                 }
                 _ => e,
             })?;
@@ -313,7 +308,7 @@ fn open_process(pid: u32) -> Result<OwnedFd> {
         Mode::empty(),
     )
     .map_err(|errno| match errno {
-        rustix::io::Errno::NOENT => Error::Refused(format!("--from-pid {pid}: no such process")),
+        rustix::io::Errno::NOENT => Error::NoSuchProcess { pid },
         errno => Error::os(format!("opening /proc/{pid}"), errno),
     })
 }

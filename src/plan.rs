@@ -9,7 +9,7 @@
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Conflict, Error, Result};
 use crate::idmap::IdMap;
 use crate::ns::{Kind, KindSet};
 use crate::sysctl::Sysctl;
@@ -224,21 +224,19 @@ impl PlanBuilder {
 
     /// Checks the request and returns the plan, or a usage error.
     pub fn build(self) -> Result<Plan> {
-        let invalid = |msg: String| Err(Error::Invalid(msg));
+        let invalid = |conflict: Conflict| Err(Error::InvalidPlan(conflict));
         check_name(&self.name)?;
         if self.dir.as_os_str().is_empty() {
-            return invalid("the pin directory is empty".into());
+            return invalid(Conflict::EmptyDir);
         }
         if self.kinds.is_empty() {
-            return invalid(
-                "no namespace type given: name at least one (for example --net)".into(),
-            );
+            return invalid(Conflict::NoKinds);
         }
         let mut kinds: Vec<(Kind, Source)> = Vec::new();
         for (kind, host) in self.kinds {
             let source = match (host, self.from_pid) {
                 (true, Some(_)) => {
-                    return invalid(format!("--{kind}=host cannot be combined with --from-pid"));
+                    return invalid(Conflict::HostWithProcess(kind));
                 }
                 (true, None) => Source::Host,
                 (false, Some(pid)) => Source::Process(pid),
@@ -246,9 +244,7 @@ impl PlanBuilder {
             };
             match kinds.iter().find(|(k, _)| *k == kind) {
                 Some((_, earlier)) if *earlier != source => {
-                    return invalid(format!(
-                        "the {kind} namespace is asked for twice, differently"
-                    ));
+                    return invalid(Conflict::Twice(kind));
                 }
                 Some(_) => {}
                 None => kinds.push((kind, source)),
@@ -263,19 +259,13 @@ impl PlanBuilder {
 
         if self.from_pid.is_some() {
             if !self.sysctls.is_empty() || self.uid_map.is_some() || self.gid_map.is_some() {
-                return invalid(
-                    "--from-pid pins existing namespaces: sysctls and id mappings cannot be applied to them"
-                        .into(),
-                );
+                return invalid(Conflict::SettingsOnExisting);
             }
             if self.loopback || self.monotonic.is_some() || self.boottime.is_some() {
-                return invalid(
-                    "--from-pid pins existing namespaces: --loopback and time offsets cannot be applied to them"
-                        .into(),
-                );
+                return invalid(Conflict::SetUpOnExisting);
             }
             if self.from_pid == Some(0) {
-                return invalid("--from-pid needs a process id above 0".into());
+                return invalid(Conflict::ZeroPid);
             }
         }
 
@@ -284,27 +274,19 @@ impl PlanBuilder {
             (Some(uid), Some(gid)) if new_user => Some((uid, gid)),
             (None, None) if !new_user => None,
             _ if new_user => {
-                return invalid(
-                    "a new user namespace (--user) needs both --uid-mapping and --gid-mapping"
-                        .into(),
-                );
+                return invalid(Conflict::UserWithoutMaps);
             }
             _ => {
-                return invalid(
-                    "--uid-mapping and --gid-mapping need a new user namespace (--user)".into(),
-                );
+                return invalid(Conflict::MapsWithoutUser);
             }
         };
 
         for sysctl in &self.sysctls {
             if !new.contains(sysctl.owner()) {
-                return invalid(format!(
-                    "sysctl {} belongs to the {} namespace, which this call does not create anew \
-                     (writing it would change the host's); add --{}",
-                    sysctl.key(),
-                    sysctl.owner(),
-                    sysctl.owner()
-                ));
+                return invalid(Conflict::SysctlNotNew {
+                    key: sysctl.key().to_string(),
+                    owner: sysctl.owner(),
+                });
             }
         }
 
@@ -315,10 +297,10 @@ impl PlanBuilder {
             }
         }
         if !offsets.is_empty() && !new.contains(Kind::Time) {
-            return invalid("--monotonic and --boottime need a new time namespace (--time)".into());
+            return invalid(Conflict::OffsetsWithoutTime);
         }
         if self.loopback && !new.contains(Kind::Net) {
-            return invalid("--loopback needs a new network namespace (--net)".into());
+            return invalid(Conflict::LoopbackWithoutNet);
         }
 
         Ok(Plan {
@@ -363,10 +345,11 @@ pub fn check_name(name: &str) -> Result<()> {
     } else {
         return Ok(());
     };
-    Err(Error::Invalid(format!(
-        "invalid pin name '{}': {why} (a name is one path component)",
-        name.escape_debug()
-    )))
+    Err(Error::InvalidArgument {
+        what: "pin name",
+        value: name.to_string(),
+        why: format!("{why} (a name is one path component)"),
+    })
 }
 
 #[cfg(test)]
@@ -464,7 +447,7 @@ mod tests {
         for case in cases {
             let shown = format!("{case:?}");
             let err = case.build().expect_err(&shown);
-            assert!(err.is_usage(), "{shown}: {err}");
+            assert!(err.is_invalid(), "{shown}: {err}");
         }
     }
 

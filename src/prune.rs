@@ -83,7 +83,7 @@ pub fn prune(dir: impl AsRef<Path>, dry_run: bool) -> Result<Pruned> {
     };
     let pin_dir = match PinDir::open(dir, false) {
         Ok(d) => d,
-        Err(e) if e.errno() == Some(Errno::NOENT) => return Ok(pruned),
+        Err(e) if e.errno() == Some(libc::ENOENT) => return Ok(pruned),
         Err(e) => return Err(e),
     };
     for kind in Kind::ALL {

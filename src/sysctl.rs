@@ -256,7 +256,11 @@ impl std::str::FromStr for Sysctl {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Sysctl, Error> {
-        let invalid = |why: &str| Error::Invalid(format!("invalid sysctl '{text}': {why}"));
+        let invalid = |why: &str| Error::InvalidArgument {
+            what: "sysctl",
+            value: text.to_string(),
+            why: why.to_string(),
+        };
         let (key, value) = text
             .split_once('=')
             .ok_or_else(|| invalid("expected KEY=VALUE"))?;

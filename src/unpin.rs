@@ -8,8 +8,6 @@
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-use rustix::io::Errno;
-
 use crate::error::{Error, Result};
 use crate::mount::{self, DirLock, PinDir, Removed};
 use crate::ns::{Kind, KindSet};
@@ -182,7 +180,7 @@ fn unpin_type_dir(
 fn open_existing(dir: &Path) -> Result<Option<PinDir>> {
     match PinDir::open(dir, false) {
         Ok(dir) => Ok(Some(dir)),
-        Err(e) if e.errno() == Some(Errno::NOENT) => Ok(None),
+        Err(e) if e.errno() == Some(libc::ENOENT) => Ok(None),
         Err(e) => Err(e),
     }
 }

@@ -262,7 +262,7 @@ proptest! {
         let got = check_name(&name);
         prop_assert_eq!(got.is_ok(), expected, "{:?}: {:?}", name, got.err().map(|e| e.to_string()));
         if let Err(e) = got {
-            prop_assert!(e.is_usage());
+            prop_assert!(e.is_invalid());
             prop_assert!(!e.to_string().contains('\n'), "a one-line message");
         } else {
             let comps: Vec<Component<'_>> = Path::new(&name).components().collect();

@@ -45,8 +45,8 @@ pub fn main() -> u8 {
     match commands::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            commands::print_error(&err.to_string());
-            if err.is_usage() { 2 } else { 1 }
+            commands::print_error(&commands::explain(&err));
+            if err.is_invalid() { 2 } else { 1 }
         }
     }
 }

@@ -55,7 +55,7 @@ pub(crate) use steps::Setup;
 use steps::Step;
 use steps::{StepResult, last_errno, read_full, unshare, write_file};
 
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Error, Feature, Result};
 use crate::ns::{Kind, KindSet};
 
 /// `PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE` from `<linux/pidfd.h>`
@@ -65,12 +65,10 @@ const PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE: libc::c_ulong = 0xFF06;
 /// The refusal for a new PID namespace on a kernel that cannot reach one
 /// with no process in it.
 fn no_pid_ns_ioctl() -> Error {
-    Error::Refused(
-        "pinning a new pid namespace: this kernel lacks the pidfd ioctl \
-         PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE (Linux 6.11); \
-         --from-pid can still pin the pid namespace of a running process"
-            .into(),
-    )
+    Error::Unsupported {
+        op: "pinning a new pid namespace".into(),
+        feature: Feature::PidfdChildPidNamespace,
+    }
 }
 
 /// The `pid_for_children` namespace of the process `pidfd` refers to, by
@@ -131,10 +129,10 @@ impl Setup<'_> {
                     _ => Kind::User,
                 };
                 if errno == Errno::INVAL {
-                    Error::Refused(format!(
-                        "creating {kind} namespace: this kernel does not support it (needs {})",
-                        kind.kernel_feature()
-                    ))
+                    Error::Unsupported {
+                        op: format!("creating {kind} namespace"),
+                        feature: Feature::Namespace(kind),
+                    }
                 } else {
                     Error::os(format!("creating {kind} namespace"), errno)
                 }
@@ -189,17 +187,12 @@ pub(crate) fn create_in_thread(setup: &Setup<'_>) -> Result<Vec<(Kind, OwnedFd)>
             .name("pinns-unshare".into())
             .stack_size(64 * 1024)
             .spawn_scoped(scope, || create_here(setup))
-            .map_err(|e| {
-                Error::os(
-                    "starting a thread to create namespaces",
-                    Errno::from_io_error(&e).unwrap_or(Errno::AGAIN),
-                )
-            })?;
-        thread.join().unwrap_or_else(|_| {
-            Err(Error::Refused(
-                "creating namespaces: the thread panicked".into(),
-            ))
-        })
+            .map_err(|e| Error::io("starting a thread to create namespaces", e))?;
+        // A panic there is a bug of ours, not an error to report: it goes
+        // on unwinding in the caller's thread.
+        thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }
 
@@ -207,10 +200,10 @@ pub(crate) fn create_in_thread(setup: &Setup<'_>) -> Result<Vec<(Kind, OwnedFd)>
 pub(crate) fn open_ns(path: &str, kind: Kind) -> Result<OwnedFd> {
     match rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
         // Before 5.6 no process has a time namespace link.
-        Err(Errno::NOENT) if kind == Kind::Time => Err(Error::Refused(format!(
-            "opening {kind} namespace {path}: this kernel has no time namespaces (needs {})",
-            kind.kernel_feature()
-        ))),
+        Err(Errno::NOENT) if kind == Kind::Time => Err(Error::Unsupported {
+            op: format!("opening {kind} namespace {path}"),
+            feature: Feature::Namespace(kind),
+        }),
         other => other.with(|| format!("opening {kind} namespace {path}")),
     }
 }

@@ -106,16 +106,18 @@ impl Helper {
                 .read_report(from_child.as_fd(), &mut bytes)
                 .with(|| "waiting for the helper".to_string())?;
             if n == 0 {
-                return Err(Error::os("waiting for the helper: it exited", Errno::PIPE));
+                return Err(Error::Helper {
+                    why: "it exited before reporting".into(),
+                });
             }
-            let protocol_error = |why: &dyn std::fmt::Display| {
-                Error::os(format!("reading the helper's report: {why}"), Errno::PROTO)
+            let protocol_error = |why: &dyn std::fmt::Display| Error::Helper {
+                why: format!("its report is malformed: {why}"),
             };
             match Message::decode(&bytes[..n]).map_err(|e| protocol_error(&e))? {
                 Message::Ready => return Ok(()),
                 Message::UserReady => {
                     let (uid, gid) = maps.as_ref().ok_or_else(|| {
-                        Error::os("writing id maps: no maps were given", Errno::INVAL)
+                        protocol_error(&"it asks for id maps, and none were given")
                     })?;
                     for (file, text) in [("uid_map", uid), ("gid_map", gid)] {
                         let path = format!("/proc/{}/{file}", self.pid.as_raw_nonzero());
@@ -313,9 +315,13 @@ mod tests {
             (&out_of_range[..], "no sysctl number 1"),
         ] {
             let error = handshake_with(report);
+            assert!(
+                matches!(error, Error::Helper { .. }),
+                "{report:?}: {error:?}"
+            );
             assert_eq!(
                 error.to_string(),
-                format!("reading the helper's report: {why}: Protocol error"),
+                format!("creating namespaces in a helper process: its report is malformed: {why}"),
                 "{report:?}"
             );
         }

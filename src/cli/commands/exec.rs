@@ -4,7 +4,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::Command;
 
 use crate::cli::definition::ExecArgs;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Exit status when the command could not be run (as env(1) and nsenter(1)).
 const CANNOT_RUN: u8 = 126;
@@ -16,8 +16,7 @@ pub fn run(args: &ExecArgs) -> Result<u8> {
     let name = args.name.as_deref().unwrap_or_default();
     let entered =
         crate::enter::enter_with(&args.dir, name, args.types.kinds(), !args.no_netns_mounts)?;
-    let (program, rest) = (args.command.split_first())
-        .ok_or_else(|| Error::Invalid("no command given: pinns exec NAME -- CMD...".into()))?;
+    let (program, rest) = (args.command.split_first()).expect("cli::resolve gives exec a command");
     let mut command = Command::new(program);
     command.args(rest);
     let shown = program.to_string_lossy();
@@ -52,14 +51,17 @@ pub fn run(args: &ExecArgs) -> Result<u8> {
     let code = match (status.code(), status.signal()) {
         (Some(code), _) => code,
         (None, Some(signal)) => 128 + signal,
-        (None, None) => return Err(Error::Refused(format!("{shown}: ended without a status"))),
+        // wait(2) reports a child that ended, by a code or a signal.
+        (None, None) => unreachable!("{shown} ended without a status"),
     };
     Ok(code.clamp(0, 255) as u8)
 }
 
+/// The error's description without Rust's "(os error N)" suffix.
 fn describe(e: &std::io::Error) -> String {
-    match e.raw_os_error() {
-        Some(errno) => crate::error::describe(rustix::io::Errno::from_raw_os_error(errno)),
-        None => e.to_string(),
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(end) => text[..end].to_string(),
+        None => text,
     }
 }

@@ -10,7 +10,7 @@ mod prune;
 mod unpin;
 
 use crate::cli::definition::{Cli, Command};
-use crate::error::Result;
+use crate::error::{Conflict, Error, Feature, Result};
 
 /// Runs the command line `cli` and returns the exit status: 0, unless a
 /// command passes one through (`exec`).
@@ -34,11 +34,10 @@ fn print(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
-        .map_err(|e| {
-            crate::error::Error::os(
-                "writing to standard output",
-                rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO),
-            )
+        .map_err(|source| Error::Os {
+            op: "writing to standard output".into(),
+            path: None,
+            source,
         })
 }
 
@@ -47,8 +46,50 @@ fn print(text: &str) -> Result<()> {
 /// read, it did not want.
 fn print_unless_closed(text: &str) -> Result<()> {
     match print(text) {
-        Err(e) if e.errno() == Some(rustix::io::Errno::PIPE) => Ok(()),
+        Err(e) if e.errno() == Some(libc::EPIPE) => Ok(()),
         other => other,
+    }
+}
+
+/// The one line `pinns` prints for `err`: the library's message, with the
+/// command line's flags named where the library speaks of what they set,
+/// and its hints.
+pub fn explain(err: &Error) -> String {
+    match err {
+        Error::InvalidPlan(conflict) => match conflict {
+            Conflict::NoKinds => format!("{err}: name at least one (for example --net)"),
+            Conflict::HostWithProcess(kind) => {
+                format!("--{kind}=host cannot be combined with --from-pid")
+            }
+            Conflict::SettingsOnExisting => "--from-pid pins existing namespaces: sysctls and \
+                                             id mappings cannot be applied to them"
+                .into(),
+            Conflict::SetUpOnExisting => "--from-pid pins existing namespaces: --loopback and \
+                                          time offsets cannot be applied to them"
+                .into(),
+            Conflict::ZeroPid => "--from-pid needs a process id above 0".into(),
+            Conflict::UserWithoutMaps => {
+                "a new user namespace (--user) needs both --uid-mapping and --gid-mapping".into()
+            }
+            Conflict::MapsWithoutUser => {
+                "--uid-mapping and --gid-mapping need a new user namespace (--user)".into()
+            }
+            Conflict::SysctlNotNew { owner, .. } => format!("{err}; add --{owner}"),
+            Conflict::OffsetsWithoutTime => {
+                "--monotonic and --boottime need a new time namespace (--time)".into()
+            }
+            Conflict::LoopbackWithoutNet => {
+                "--loopback needs a new network namespace (--net)".into()
+            }
+            _ => err.to_string(),
+        },
+        Error::AlreadyPinned { .. } => format!("{err} (unpin it first)"),
+        Error::Unsupported {
+            feature: Feature::PidfdChildPidNamespace,
+            ..
+        } => format!("{err}; --from-pid can still pin the pid namespace of a running process"),
+        Error::Many(errors) => errors.iter().map(explain).collect::<Vec<_>>().join("; "),
+        _ => err.to_string(),
     }
 }
 
@@ -65,7 +106,10 @@ pub fn print_error(message: &str) {
 /// `value` as one line of JSON.
 fn json(value: &impl serde::Serialize) -> Result<String> {
     // Only a path that is not UTF-8 can fail here.
-    let text = serde_json::to_string(value)
-        .map_err(|e| crate::error::Error::Refused(format!("printing JSON: {e}")))?;
+    let text = serde_json::to_string(value).map_err(|e| Error::Os {
+        op: "printing JSON".into(),
+        path: None,
+        source: e.into(),
+    })?;
     Ok(format!("{text}\n"))
 }

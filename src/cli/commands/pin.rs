@@ -8,10 +8,7 @@ use crate::sysctl::Sysctl;
 
 /// Builds the plan from the flags, checking all of them before any work.
 pub fn plan(args: &PinArgs, type_dirs: TypeDirs) -> Result<Plan> {
-    let name = args
-        .name
-        .as_deref()
-        .ok_or_else(|| Error::Invalid("a pin name is required: -f/--filename NAME".into()))?;
+    let name = args.name.as_deref().expect("cli::resolve gives pin a name");
     let mut builder = Plan::builder(&args.dir, name).type_dirs(type_dirs);
     for (kind, host) in args.kinds() {
         builder = if host {

@@ -2,7 +2,7 @@
 //! the mounts pinns made there.
 
 use crate::cli::definition::UnpinArgs;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::mount::Removed;
 use crate::unpin::Unpinned;
 
@@ -24,7 +24,7 @@ pub fn run(args: &UnpinArgs) -> Result<u8> {
     let name = args
         .name
         .as_deref()
-        .ok_or_else(|| Error::Invalid("a pin name is required: -f/--filename NAME".into()))?;
+        .expect("cli::resolve gives unpin a name or --all");
     let removed = crate::unpin::unpin(&args.dir, name, args.types.kinds())?;
     if args.verbose {
         let lines = if removed.is_empty() {
