@@ -69,6 +69,7 @@ mod error;
 mod helper;
 mod idmap;
 mod inspect;
+mod kernel;
 mod list;
 mod mount;
 mod netns_view;

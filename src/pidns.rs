@@ -21,6 +21,8 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 
 use rustix::io::Errno;
 
+use crate::kernel::{self, Call};
+
 /// What a PID namespace can take, as [`probe`] finds it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum PidNs {
@@ -67,6 +69,9 @@ pub(crate) fn probe(ns: BorrowedFd<'_>) -> PidNs {
 }
 
 fn probe_here(ns: libc::c_int) -> PidNs {
+    if kernel::lacks(Call::Clone3) {
+        return PidNs::Unknown;
+    }
     // SAFETY: `ns` is a descriptor the caller keeps open across the probe.
     let ns = unsafe { BorrowedFd::borrow_raw(ns) };
     if rustix::thread::move_into_link_name_space(
@@ -105,7 +110,9 @@ fn probe_here(ns: libc::c_int) -> PidNs {
         reap(pid as libc::pid_t);
         return PidNs::Running;
     }
-    match Errno::from_io_error(&std::io::Error::last_os_error()) {
+    let errno = std::io::Error::last_os_error();
+    kernel::saw(Call::Clone3, errno.raw_os_error().unwrap_or(0));
+    match Errno::from_io_error(&errno) {
         Some(Errno::INVAL) => PidNs::Unentered,
         Some(Errno::NOMEM) => PidNs::Dead,
         // The PID is taken: processes are inside.

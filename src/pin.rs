@@ -112,7 +112,7 @@ pub enum Creator {
 pub fn pin_with(plan: &Plan, creator: Creator) -> Result<Vec<Pinned>> {
     if plan.new_kinds().contains(Kind::Pid) {
         // A kernel that cannot pin it is told before anything is made.
-        helper::check_pid_ns_pinning()?;
+        crate::kernel::check_pid_ns_pinning()?;
     }
     let dir = PinDir::open(&plan.dir, true)?;
     let kinds: Vec<Kind> = plan.kinds.iter().map(|(kind, _)| *kind).collect();

@@ -18,6 +18,7 @@ use rustix::fs::{Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
 use crate::error::Error;
+use crate::kernel::{self, Call};
 use crate::ns::Kind;
 
 /// The longest hostname or domain name the kernel takes (`__NEW_UTS_LEN`).
@@ -112,13 +113,15 @@ impl Sysctl {
 fn open_beneath(root: BorrowedFd<'_>, path: &CStr, flags: OFlags) -> Result<OwnedFd, Errno> {
     // Why openat2: RESOLVE_BENEATH keeps the lookup under /proc/sys,
     // RESOLVE_NO_SYMLINKS refuses any link on the way.
-    match rustix::fs::openat2(
-        root,
-        path,
-        flags,
-        Mode::empty(),
-        ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
-    ) {
+    match kernel::try_call(Call::Openat2, || {
+        rustix::fs::openat2(
+            root,
+            path,
+            flags,
+            Mode::empty(),
+            ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+        )
+    }) {
         // ENOSYS before 5.6; EPERM from the seccomp profiles of container
         // engines that answer so for system calls they do not know. The
         // walk is as safe, and a real refusal shows again in it.

@@ -16,6 +16,8 @@ use std::os::fd::{AsRawFd, RawFd};
 
 use rustix::fs::{Mode, OFlags, RawDir};
 
+use crate::kernel::{self, Call};
+
 /// Closes every descriptor above 2 but `keep` (-1 entries are ignored).
 /// Best effort: close_range(2) (Linux 5.9), or a walk of `/proc/self/fd`
 /// before it.
@@ -38,11 +40,17 @@ pub(super) fn close_all_but(keep: [RawFd; 3]) {
 /// close_range(2); false when the kernel has none (before 5.9). rustix
 /// has no wrapper for it, hence the raw call.
 fn close_range(first: u32, last: u32) -> bool {
+    if kernel::lacks(Call::CloseRange) {
+        return false;
+    }
     // SAFETY: close_range(2) only closes descriptors of this process (the
     // helper, which owns its descriptor table alone after fork(2)); none of
     // them is used again but the ones kept.
     let r = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
-    r == 0 || super::last_errno() != libc::ENOSYS
+    if r < 0 {
+        kernel::saw(Call::CloseRange, super::last_errno());
+    }
+    !kernel::lacks(Call::CloseRange)
 }
 
 /// What [`close_all_but`] does on kernels without close_range(2): closes

@@ -44,11 +44,10 @@ mod no_alloc;
 mod parent;
 mod steps;
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
-use rustix::process::Pid;
 
 pub(crate) use parent::Helper;
 pub(crate) use steps::Setup;
@@ -57,67 +56,6 @@ use steps::{StepResult, last_errno, read_full, unshare, write_file};
 
 use crate::error::{Context, Error, Feature, Result};
 use crate::ns::{Kind, KindSet};
-
-/// `PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE` from `<linux/pidfd.h>`
-/// (`_IO(0xFF, 6)`, Linux 6.11).
-const PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE: libc::c_ulong = 0xFF06;
-
-/// The refusal for a new PID namespace on a kernel that cannot reach one
-/// with no process in it.
-fn no_pid_ns_ioctl() -> Error {
-    Error::Unsupported {
-        op: "pinning a new pid namespace".into(),
-        feature: Feature::PidfdChildPidNamespace,
-    }
-}
-
-/// The `pid_for_children` namespace of the process `pidfd` refers to, by
-/// the pidfd ioctl (which reaches it even with no process in it yet);
-/// `what` names the operation should the call fail otherwise than by the
-/// kernel lacking the ioctl. rustix's ioctl wrapper would be as unsafe as
-/// the raw call, and its no-argument form drops the returned descriptor.
-fn pid_ns_of(pidfd: BorrowedFd<'_>, what: &str) -> Result<OwnedFd> {
-    // SAFETY: this ioctl takes no argument and returns a new descriptor or
-    // -1; the descriptor is owned at once.
-    let fd = unsafe { libc::ioctl(pidfd.as_raw_fd(), PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE, 0) };
-    if fd < 0 {
-        let errno = last_errno();
-        // Before 6.11, a pidfd has no ioctls.
-        if matches!(errno, libc::ENOTTY | libc::EINVAL | libc::EOPNOTSUPP) {
-            return Err(no_pid_ns_ioctl());
-        }
-        return Err(Error::os(what, Errno::from_raw_os_error(errno)));
-    }
-    // SAFETY: the kernel just returned this descriptor to us alone; it is
-    // closed when dropped.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// Refuses a new PID namespace up front, before anything is made, on a
-/// kernel without the pidfd ioctl that pins one: asked of our own pidfd
-/// (our own `pid_for_children` namespace exists), it fails just as it
-/// would for the helper's.
-pub(crate) fn check_pid_ns_pinning() -> Result<()> {
-    let what = "checking for the pidfd ioctl PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE";
-    let own = own_pid().with(|| "reading our process id".to_string())?;
-    let pidfd = match rustix::process::pidfd_open(own, rustix::process::PidfdFlags::empty()) {
-        Ok(fd) => fd,
-        Err(Errno::NOSYS) => return Err(no_pid_ns_ioctl()),
-        Err(e) => return Err(Error::os(what, e)),
-    };
-    pid_ns_of(pidfd.as_fd(), what).map(drop)
-}
-
-/// This process's id. The raw call, which reports an error as one, where
-/// rustix takes getpid(2) to be infallible and would panic.
-fn own_pid() -> rustix::io::Result<Pid> {
-    // SAFETY: getpid has no preconditions.
-    let pid = unsafe { libc::syscall(libc::SYS_getpid) };
-    if pid < 0 {
-        return Err(Errno::from_raw_os_error(last_errno()));
-    }
-    Pid::from_raw(pid as i32).ok_or(Errno::SRCH)
-}
 
 impl Setup<'_> {
     /// Turns a failed step into an error that names it.

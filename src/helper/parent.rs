@@ -15,9 +15,10 @@ use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitId, WaitIdOptions, WaitOptions};
 
 use super::message::{self, Message};
-use super::{Setup, Step, child, last_errno, open_ns, own_pid, pid_ns_of, read_full, write_file};
+use super::{Setup, Step, child, last_errno, open_ns, read_full, write_file};
 use crate::error::{Context, Error, Result, restart};
 use crate::idmap::IdMap;
+use crate::kernel::{self, own_pid, pid_ns_of};
 use crate::ns::Kind;
 
 /// How long the parent waits on the helper's pipe, on kernels without
@@ -82,11 +83,7 @@ impl Helper {
                 // The pidfd says when the child is gone, whoever else holds
                 // the pipe.
                 helper.pidfd =
-                    match rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) {
-                        Ok(fd) => Some(fd),
-                        Err(Errno::NOSYS) => None,
-                        Err(e) => return Err(Error::os("opening the helper's pidfd", e)),
-                    };
+                    kernel::pidfd(pid).with(|| "opening the helper's pidfd".to_string())?;
                 helper.handshake(setup, maps_text, from_child_r)?;
                 Ok(helper)
             }
@@ -193,14 +190,12 @@ impl Helper {
         let pidfd = match &self.pidfd {
             Some(fd) => fd,
             None => {
-                opened = match rustix::process::pidfd_open(
-                    self.pid,
-                    rustix::process::PidfdFlags::empty(),
-                ) {
-                    Ok(fd) => fd,
+                opened = match kernel::pidfd(self.pid)
+                    .with(|| "opening the helper's pidfd".to_string())?
+                {
+                    Some(fd) => fd,
                     // Before 5.3 there are no pidfds, so no ioctl either.
-                    Err(Errno::NOSYS) => return Err(super::no_pid_ns_ioctl()),
-                    Err(e) => return Err(Error::os("opening the helper's pidfd", e)),
+                    None => return Err(kernel::no_pid_ns_ioctl()),
                 };
                 &opened
             }
