@@ -452,7 +452,7 @@ fn bad_input_is_refused_and_creates_nothing() {
         ),
         (
             &["--net"],
-            Line("a pin name is required: -f/--filename NAME"),
+            Line("a pin name is required: -f NAME; try 'pinns --help'"),
         ),
         (
             &["-f", "", "--net"],
