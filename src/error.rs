@@ -289,6 +289,18 @@ impl Error {
         }
     }
 
+    /// This error, naming `path` as the one the failed call touched when
+    /// it is a system call's and names none yet.
+    pub(crate) fn at(mut self, at: impl Into<PathBuf>) -> Error {
+        if let Error::Os {
+            path: path @ None, ..
+        } = &mut self
+        {
+            *path = Some(at.into());
+        }
+        self
+    }
+
     /// Whether the request itself is malformed ([`Error::InvalidArgument`],
     /// [`Error::InvalidPlan`]): asking again unchanged cannot succeed, and
     /// nothing was touched.
@@ -493,6 +505,12 @@ mod tests {
         let source = e.source().expect("an Os error has a source");
         let io = source.downcast_ref::<io::Error>().expect("an io::Error");
         assert_eq!(io.kind(), io::ErrorKind::PermissionDenied);
+        // A caller that knows the path names it where the call did not,
+        // and never overrides the call's own.
+        let named = Error::os("unmounting", Errno::BUSY).at("/run/netns/y");
+        assert_eq!(named.path(), Some(std::path::Path::new("/run/netns/y")));
+        let kept = e.at("/elsewhere");
+        assert_eq!(kept.path(), Some(std::path::Path::new("/run/netns/x")));
     }
 
     #[test]

@@ -129,7 +129,8 @@ pub fn pin_with(plan: &Plan, creator: Creator) -> Result<Vec<Pinned>> {
         .zip(&namespaces)
         .map(|(((kind, source), type_dir), ns)| {
             let path = dir.pin_path(*kind, &plan.name);
-            let file = mount::open_pin_file(type_dir.as_fd(), &plan.name, &path)?;
+            let file = mount::open_pin_file(type_dir.as_fd(), &plan.name, &path)
+                .map_err(|e| e.at(&path))?;
             made.push(Made {
                 type_dir: type_dir.as_fd(),
                 path: path.clone(),
@@ -146,7 +147,7 @@ pub fn pin_with(plan: &Plan, creator: Creator) -> Result<Vec<Pinned>> {
                 (Kind::Mnt, Some(libc::ELOOP | libc::EINVAL)) => {
                     Error::OwnMountNamespace { path: path.clone() }
                 }
-                _ => e,
+                _ => e.at(&path),
             })?;
             let inode = rustix::fs::fstat(ns)
                 .with(|| format!("inspecting {kind} namespace"))?

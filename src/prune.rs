@@ -183,6 +183,10 @@ fn remove_if_stale(dir: &impl AsFd, name: &str, path: &Path, inode: u64) -> Resu
         Err(Errno::NOENT) => Ok(Outcome::Left),
         // A mount point after all (a kernel that does not report them).
         Err(Errno::BUSY) => Ok(Outcome::Kept(NotAPin::OtherMount)),
-        Err(errno) => Err(Error::os(format!("removing {}", path.display()), errno)),
+        Err(errno) => Err(Error::os_at(
+            format!("removing {}", path.display()),
+            path,
+            errno,
+        )),
     }
 }

@@ -76,7 +76,9 @@ pub fn unpin(dir: impl AsRef<Path>, name: &str, kinds: KindSet) -> Result<Vec<Un
     for kind in kinds.iter() {
         let path = dir.pin_path(kind, name);
         let outcome = match dir.type_dir(kind) {
-            Ok(Some(type_dir)) => mount::remove_pin(type_dir.as_fd(), name, &path),
+            Ok(Some(type_dir)) => {
+                mount::remove_pin(type_dir.as_fd(), name, &path).map_err(|e| e.at(&path))
+            }
             Ok(None) => Ok(None),
             Err(e) => Err(e),
         };
@@ -159,7 +161,7 @@ fn unpin_type_dir(
     let display = dir.path().join(kind.dir());
     for name in mount::names_in(type_dir.as_fd(), &display)? {
         let path = dir.pin_path(kind, &name);
-        match mount::remove_pin(type_dir.as_fd(), &name, &path) {
+        match mount::remove_pin(type_dir.as_fd(), &name, &path).map_err(|e| e.at(&path)) {
             Ok(Some(removed)) => done.unpinned.push(Unpinned {
                 kind,
                 path,

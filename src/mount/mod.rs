@@ -140,8 +140,12 @@ impl PinDir {
     /// Takes the directory's lock, waiting for it.
     pub fn lock(&self) -> Result<DirLock<'_>> {
         // Blocks while another pinns holds it: a signal may interrupt.
-        restart(|| rustix::fs::flock(&self.fd, FlockOperation::LockExclusive))
-            .with(|| format!("locking pin directory {}", self.path.display()))?;
+        restart(|| rustix::fs::flock(&self.fd, FlockOperation::LockExclusive)).map_err(
+            |errno| {
+                let op = format!("locking pin directory {}", self.path.display());
+                Error::os_at(op, &self.path, errno)
+            },
+        )?;
         Ok(DirLock(self.fd.as_fd()))
     }
 

@@ -52,12 +52,15 @@ impl PinDir {
         let mut fds = Vec::new();
         for kind in kinds {
             let fd = self.open_or_make_type_dir(kind)?;
-            fds.push(self.prepare_one(kind, fd, setup, &mut shared, &mut || {
-                if lock.is_none() {
-                    lock = Some(self.lock()?);
-                }
-                Ok(())
-            })?);
+            let fd = self
+                .prepare_one(kind, fd, setup, &mut shared, &mut || {
+                    if lock.is_none() {
+                        lock = Some(self.lock()?);
+                    }
+                    Ok(())
+                })
+                .map_err(|e| e.at(self.path.join(kind.dir())))?;
+            fds.push(fd);
         }
         Ok(fds)
     }
@@ -93,7 +96,10 @@ impl PinDir {
             }
             drop(fd);
             let fd = self.open_or_make_type_dir(kind)?;
-            out.push(self.prepare_one(kind, fd, setup, &mut shared, &mut || Ok(()))?);
+            let fd = self
+                .prepare_one(kind, fd, setup, &mut shared, &mut || Ok(()))
+                .map_err(|e| e.at(self.path.join(kind.dir())))?;
+            out.push(fd);
         }
         Ok(out)
     }
