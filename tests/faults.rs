@@ -334,6 +334,13 @@ struct Calls {
     per_process: Vec<BTreeMap<String, usize>>,
     /// How many times the loader made each call in the main process.
     loader: BTreeMap<String, usize>,
+    /// Per process, the names in order with each run of one name made
+    /// again and again (a read loop, a wait in slices) kept once: what
+    /// path pinns took, whatever the loops' lengths.
+    shape: Vec<Vec<String>>,
+    /// Whether some process read the mount table, whose length (and so
+    /// the number of `read`s) moves with what else is mounted.
+    mountinfo: bool,
 }
 
 /// Runs the scenario once under `strace -f -o LOG`, strace and pinns
@@ -431,9 +438,19 @@ fn enumerate(roots: &Roots, p: &Profile, s: &Scenario) -> Calls {
     };
     let loader = count(&main[..=end]);
     let per_process = order.iter().map(|pid| count(&seqs[pid])).collect();
+    let shape = order
+        .iter()
+        .map(|pid| {
+            let mut calls = seqs[pid].clone();
+            calls.dedup();
+            calls
+        })
+        .collect();
     Calls {
         per_process,
         loader,
+        shape,
+        mountinfo: text.contains("/mountinfo\""),
     }
 }
 
@@ -492,7 +509,19 @@ struct Case<'p> {
     call: String,
     when: usize,
     fault: Fault,
+    /// The first wait on the helper's pipe is made to time out (strace
+    /// answers that `poll` with 0 without making it), so that the run
+    /// asks `waitid` whether the helper is alive whatever the timing:
+    /// the one way a kernel without pidfds reaches that call for sure.
+    slice_timeout: bool,
 }
+
+/// How many occurrences past the listing's count are faulted too, for the
+/// calls whose count moves from run to run (the mount table's `read`s, the
+/// helper's wait in slices): a run that does more of them than the listing
+/// did still has its last ones faulted, and a run that does fewer ends
+/// "not reached" by its own log.
+const MARGIN: usize = 2;
 
 /// What of a listing is not faulted.
 #[derive(Default)]
@@ -513,6 +542,13 @@ fn cases<'p>(p: &'p Profile, s: &'static Scenario, calls: &Calls) -> (Vec<Case<'
             let m = most.entry(name.as_str()).or_insert(0);
             *m = (*m).max(*n);
         }
+    }
+    // Without pidfds (before 5.3) pinns waits on its helper in slices and
+    // asks waitid between them; whether a slice runs out depends on the
+    // timing, so waitid is walked even when the listing made none.
+    let slices = !p.has_syscall("pidfd_open") && most.contains_key("poll");
+    if slices {
+        most.entry("waitid").or_insert(0);
     }
     let mut out = Vec::new();
     let mut left = Unfaulted::default();
@@ -540,7 +576,10 @@ fn cases<'p>(p: &'p Profile, s: &'static Scenario, calls: &Calls) -> (Vec<Case<'
             .skip(1)
             .map(|p| p.get(call).copied().unwrap_or(0).min(skip))
             .sum::<usize>();
-        for when in skip + 1..=n {
+        let moves = (call == "read" && calls.mountinfo)
+            || (slices && (call == "poll" || call == "waitid"));
+        let last = if moves { n.max(skip + 1) + MARGIN } else { n };
+        for when in skip + 1..=last {
             let mut faults = vec![Fault::Kill];
             if call != "close" {
                 faults.push(Fault::Eio);
@@ -558,6 +597,7 @@ fn cases<'p>(p: &'p Profile, s: &'static Scenario, calls: &Calls) -> (Vec<Case<'
                     call: call.to_string(),
                     when,
                     fault,
+                    slice_timeout: slices && call == "waitid",
                 });
             }
         }
@@ -628,6 +668,10 @@ enum Outcome {
     FailedSilently,
     /// Killed by the injected SIGKILL.
     Killed,
+    /// No fault: its own log shows that no process of the run made the
+    /// call as often as the fault's occurrence (a loop ran shorter than in
+    /// the listing); otherwise a clean run, checked as one.
+    NotReached,
 }
 
 /// Whether strace's log shows a process killed at `call`: strace marks a
@@ -653,22 +697,74 @@ fn killed_at(log: &str, call: &str) -> bool {
     false
 }
 
+/// How many times the process that made `call` most made it, as strace
+/// counts for `when=`: every entry into the call, a call the kernel
+/// restarted included (strace logs an unfinished call again as `<...
+/// NAME resumed>`, which is no new entry).
+fn occurrences(log: &str, call: &str) -> usize {
+    let entry = format!("{call}(");
+    let mut per_pid: BTreeMap<&str, usize> = BTreeMap::new();
+    for line in log.lines() {
+        let Some((pid, rest)) = line.split_once(' ') else {
+            continue;
+        };
+        if rest.trim_start().starts_with(&entry) {
+            *per_pid.entry(pid).or_default() += 1;
+        }
+    }
+    per_pid.into_values().max().unwrap_or(0)
+}
+
+/// Whether strace's log shows `call` failed by its injector: the
+/// `(INJECTED)` mark on the call's own line, or on its resumed line.
+fn injected_into(log: &str, call: &str) -> bool {
+    let (entry, resumed) = (format!("{call}("), format!("<... {call} resumed>"));
+    log.lines().any(|line| {
+        line.ends_with("(INJECTED)")
+            && line.split_once(' ').is_some_and(|(_, rest)| {
+                let rest = rest.trim_start();
+                rest.starts_with(&entry) || rest.starts_with(&resumed)
+            })
+    })
+}
+
+/// Who fails the call of a run: strace, or (to prove that a run whose
+/// fault never came is caught) nobody.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Injector {
+    Strace,
+    Nothing,
+}
+
 /// Runs one case and checks everything; Err says what went wrong.
 fn run(roots: &Roots, case: &Case) -> Result<Outcome, String> {
+    run_with(roots, case, Injector::Strace)
+}
+
+fn run_with(roots: &Roots, case: &Case, injector: Injector) -> Result<Outcome, String> {
     let (p, s) = (case.profile, case.scenario);
     let rd = RunDir::new(roots, s, s.tag);
     s.prepare(p, &rd.dir)?;
     let log = rd.root().join("strace.log");
     let log_arg = log.to_str().expect("UTF-8 temp dir");
-    let trace = format!("trace=execve,{}", case.call);
-    let inject = case.fault.inject(&case.call, case.when);
-    // execve traced too, so that the log's first line names the main process.
-    let mut cmd = pinns_command_via(
-        "strace",
-        &[
-            "-f", "-qq", "-o", log_arg, "-e", &trace, "-e", &inject, "--",
-        ],
-    );
+    // execve traced too, so that the log's first line names the main
+    // process; every occurrence of the call is in the log, so that the run
+    // tells by itself whether its occurrence came.
+    let mut trace = format!("trace=execve,{}", case.call);
+    let mut injects = Vec::new();
+    if injector == Injector::Strace {
+        injects.push(case.fault.inject(&case.call, case.when));
+    }
+    if case.slice_timeout {
+        trace.push_str(",poll");
+        injects.push("inject=poll:retval=0:when=1".to_string());
+    }
+    let mut args = vec!["-f", "-qq", "-o", log_arg, "-e", &trace];
+    for inject in &injects {
+        args.extend(["-e", inject]);
+    }
+    args.push("--");
+    let mut cmd = pinns_command_via("strace", &args);
     cmd.args(s.args(&rd.dir));
     p.apply(&mut cmd);
     // SAFETY: setrlimit is async-signal-safe; no core file from a death
@@ -701,11 +797,17 @@ fn run(roots: &Roots, case: &Case) -> Result<Outcome, String> {
     let said = || format!("{status}; stdout {stdout:?}; stderr {stderr:?}");
     let injected = match case.fault {
         Fault::Kill => killed_at(&log, &case.call),
-        _ => log.contains("(INJECTED)"),
+        _ => injected_into(&log, &case.call),
     };
-    if !injected {
+    // No fault shows: a failure of the walk if some process made the call
+    // that often (the injector missed it), else the occurrence never came
+    // in this run, which its own log proves.
+    let reached = occurrences(&log, &case.call) >= case.when;
+    if !injected && reached {
         return Err(format!(
-            "the fault was never injected: {}; strace's log:\n{log}",
+            "the fault was never injected, though the call was made {} times: {}; \
+             strace's log:\n{log}",
+            occurrences(&log, &case.call),
             said()
         ));
     }
@@ -735,8 +837,13 @@ fn run(roots: &Roots, case: &Case) -> Result<Outcome, String> {
             } else {
                 check_whole(&rd.dir, NAME, s.types)?;
             }
-            Outcome::Succeeded
+            if injected {
+                Outcome::Succeeded
+            } else {
+                Outcome::NotReached
+            }
         }
+        _ if !injected => return Err(format!("ended badly with no fault: {}", said())),
         (Some(1), _) if stderr.is_empty() && message_lost => {
             if !s.unpin {
                 check_absent(&rd.dir, NAME).map_err(|e| format!("{e}; {}", said()))?;
@@ -759,7 +866,7 @@ fn run(roots: &Roots, case: &Case) -> Result<Outcome, String> {
         (None, Some(libc::SIGKILL)) if case.fault == Fault::Kill => Outcome::Killed,
         _ => return Err(format!("ended badly: {}", said())),
     };
-    if case.fault == Fault::Eintr && outcome != Outcome::Succeeded {
+    if case.fault == Fault::Eintr && ![Outcome::Succeeded, Outcome::NotReached].contains(&outcome) {
         return Err(format!("EINTR was not restarted: {}", said()));
     }
     // Whatever happened, a clean unpin clears NAME, and the DIR still works.
@@ -832,6 +939,38 @@ fn kinds(p: &Profile) -> &'static [Fault] {
     }
 }
 
+/// The path a listing shows pinns took under a profile: each process's
+/// calls in order (a loop's length aside), and how the profile answers each
+/// call, flag and ioctl that differs between kernels. Two profiles with the
+/// same path for a scenario make the same faulted runs: every call of them
+/// answers alike, the faulted one and those of its error path, which are
+/// calls of the same code (see [`every_system_call_of_pin_and_unpin_may_fail`]).
+#[derive(PartialEq, Eq)]
+struct Route {
+    shape: Vec<Vec<String>>,
+    /// (call of the table, whether the profile has it), for every such call
+    /// the listing made.
+    calls: Vec<(String, bool)>,
+    time_ns: bool,
+    pid_ns_ioctl: bool,
+}
+
+fn path_of(p: &Profile, calls: &Calls) -> Route {
+    let mut made: Vec<&String> = calls.shape.iter().flatten().collect();
+    made.sort();
+    made.dedup();
+    Route {
+        shape: calls.shape.clone(),
+        calls: made
+            .into_iter()
+            .filter(|c| kernel::SYSCALLS.iter().any(|(n, _, _)| n == c))
+            .map(|c| (c.clone(), p.has_syscall(c)))
+            .collect(),
+        time_ns: p.has_time_ns(),
+        pid_ns_ioctl: p.has_pid_ns_ioctl(),
+    }
+}
+
 /// The walk, under every kernel profile: the calls pinns makes differ by
 /// kernel (its fallbacks), so each profile's are listed and faulted.
 #[test]
@@ -846,6 +985,9 @@ fn every_system_call_of_pin_and_unpin_may_fail() {
     let mut shadowed = 0;
     // (profile, scenario) pairs walked.
     let mut walked: Vec<(&Profile, &'static str)> = Vec::new();
+    // What each walked pair's listing showed, to find a profile that
+    // would walk the very runs another already walks.
+    let mut paths: Vec<(&Profile, &'static str, Route)> = Vec::new();
     for p in &profiles {
         for s in &scenarios {
             if let Some(what) = s.lacks(p) {
@@ -853,6 +995,15 @@ fn every_system_call_of_pin_and_unpin_may_fail() {
                 continue;
             }
             let calls = enumerate(&roots, p, s);
+            let path = path_of(p, &calls);
+            if let Some((q, _, _)) = paths.iter().find(|(_, t, w)| *t == s.tag && *w == path) {
+                eprintln!(
+                    "faults: [{p}] {}: not walked: the same calls, answered alike, as under [{q}]",
+                    s.tag
+                );
+                continue;
+            }
+            paths.push((p, s.tag, path));
             let (cases, left) = cases(p, s, &calls);
             eprintln!(
                 "faults: [{p}] {}: {} processes, {} calls after the loader, {} runs; \
@@ -947,14 +1098,19 @@ fn every_system_call_of_pin_and_unpin_may_fail() {
                 })
                 .count();
             let ended = tally.get(&(profile.clone(), *tag, fault));
-            let faulted: usize = ended.map_or(0, |o| o.values().sum());
+            let faulted: usize = ended.map_or(0, |o| {
+                o.iter()
+                    .filter(|(outcome, _)| **outcome != Outcome::NotReached)
+                    .map(|(_, n)| n)
+                    .sum()
+            });
             eprintln!(
                 "faults: {profile:7} {tag:8} {:6}: {planned:4} runs, {faulted:4} faulted: {:?}",
                 format!("{fault:?}"),
                 ended.cloned().unwrap_or_default()
             );
-            if planned == 0 {
-                missing.push(format!("[{profile}] {tag} has no {fault:?} run"));
+            if faulted == 0 {
+                missing.push(format!("[{profile}] {tag} has no faulted {fault:?} run"));
             }
         }
     }
@@ -965,9 +1121,53 @@ fn every_system_call_of_pin_and_unpin_may_fail() {
         all.len(),
         failures.join("\n")
     );
-    // Every run that did not fail was faulted (`run` says so otherwise):
-    // what is left to prove is that each scenario had runs of every kind.
-    let faulted: usize = tally.values().flat_map(|o| o.values()).sum();
-    assert_eq!(faulted, all.len(), "runs faulted, of all the runs");
+    // Every run that did not fail was faulted or proved its occurrence
+    // never came (`run` says so otherwise): what is left to prove is that
+    // each scenario had faulted runs of every kind.
+    let ended: usize = tally.values().flat_map(|o| o.values()).sum();
+    assert_eq!(ended, all.len(), "runs faulted or not reached, of all the runs");
     assert!(missing.is_empty(), "a walk with holes: {missing:?}");
+}
+
+/// The walk's own judge: a run whose occurrence came but whose fault did
+/// not fails the walk (were strace to inject nothing, every run would fail,
+/// not pass), a run past the call's last occurrence is told apart by its
+/// own log, and without pidfds the helper's first wait is made to run out,
+/// so that waitid is reached whatever the timing.
+#[test]
+fn a_run_whose_fault_never_came_fails_the_walk() {
+    assert_root("the fault walk's judge");
+    become_subreaper();
+    let roots = Roots::new();
+    let running = Profile::running();
+    let oldest = Profile::new(kernel::Release(4, 18));
+    let scenario = |tag: &str| SCENARIOS.iter().find(|s| s.tag == tag).expect("a scenario");
+    let case = |p, tag, call: &str, when, fault, slice_timeout| Case {
+        profile: p,
+        scenario: scenario(tag),
+        call: call.to_string(),
+        when,
+        fault,
+        slice_timeout,
+    };
+    // The lock on the pin directory, taken once by every pin.
+    for fault in [Fault::Eio, Fault::Kill] {
+        let lock = case(&running, "json", "flock", 1, fault, false);
+        let faulted = run_with(&roots, &lock, Injector::Strace);
+        assert!(
+            matches!(faulted, Ok(Outcome::Failed | Outcome::Killed)),
+            "{fault:?} at the first flock: {faulted:?}"
+        );
+        let missed = run_with(&roots, &lock, Injector::Nothing);
+        assert!(
+            missed
+                .as_ref()
+                .is_err_and(|e| e.starts_with("the fault was never injected")),
+            "{fault:?} at the first flock, injected by nobody: {missed:?}"
+        );
+    }
+    let past = case(&running, "json", "flock", 1000, Fault::Eio, false);
+    assert_eq!(run(&roots, &past), Ok(Outcome::NotReached));
+    let wait = case(&oldest, "user", "waitid", 1, Fault::Eio, true);
+    assert_eq!(run(&roots, &wait), Ok(Outcome::Failed), "waitid under [4.18]");
 }
