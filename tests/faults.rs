@@ -6,16 +6,51 @@
 //! Each scenario is first run once under `strace -f -o LOG` to list the
 //! system calls each process makes. Then, for every system call NAME and
 //! every occurrence K of it, a run under
-//! `strace -f -e trace=NAME -e inject=NAME:error=ERRNO:when=K` fails that
-//! occurrence with `EIO`, with `ENOMEM` (under the running kernel's
-//! profile), with `EINTR` (calls that block: `flock`, `read`, `write`,
-//! `wait4`) and, in another run, kills the process at the call
-//! (`signal=SIGKILL`). Every run has a fresh DIR of its own (prepared like
-//! the scenario's, or missing for the first pin) on a scratch mount of the
-//! propagation the scenario names (private: pinns makes the type
-//! directories shared self-binds; shared: it mounts the pins alone), so
-//! what is walked does not hang on how this machine's /tmp propagates; the
-//! runs go three at a time. After each run:
+//! `strace -f -e trace=execve,NAME -e inject=NAME:error=ERRNO:when=K`
+//! fails that occurrence with `EIO`, with `EINTR` (calls that block:
+//! `flock`, `read`, `write`, `wait4`) and, in another run, kills the
+//! process at the call (`signal=SIGKILL`). Every run has a fresh DIR of
+//! its own (prepared like the scenario's, or missing for the first pin)
+//! on a scratch mount of the propagation the scenario names (private:
+//! pinns makes the type directories shared self-binds; shared: it mounts
+//! the pins alone), so what is walked does not hang on how this machine's
+//! /tmp propagates; the runs go three at a time.
+//!
+//! One verdict, loaded or idle: each run is judged by its own log. How
+//! often a call is made moves from run to run: the mount table that pinns
+//! reads on kernels without statmount (a `read` a page) grows and shrinks
+//! with what else is mounted on the machine, a helper waited on in 10 ms
+//! slices (no pidfd, before 5.3) is polled as often as it is slow, and a
+//! call the kernel restarts is entered again. So the listing only plans
+//! the occurrences; the faulted run traces every occurrence of NAME in
+//! every process, and counts them as strace does for `when=` (per
+//! process, every entry, restarts included):
+//!
+//! - the fault shows (`(INJECTED)` on a line of NAME, or the process
+//!   killed right after one): the run is checked as below;
+//! - no fault shows, and some process made NAME K times or more: the
+//!   injector missed, and the walk fails
+//!   ([`a_run_whose_fault_never_came_fails_the_walk`] proves it with a run
+//!   whose injector does nothing);
+//! - no fault shows, and no process made NAME K times: that occurrence
+//!   never came in this run, which its own log proves. The run is clean,
+//!   is checked as a clean run (exit 0, whole pins, everything after) and
+//!   counted "not reached", not failed.
+//!
+//! Why this design and not another: strace's injector is well kept and
+//! does the one thing needed; what moved with the load was only which
+//! run's count a run was held to. A call site cannot be named from
+//! outside (strace, or a seccomp-notify injector of our own, sees only the
+//! address of the libc or rustix wrapper, the same for every `read`), and
+//! counting by phase would need hooks in pinns. The calls whose count
+//! moves (`read` where the listing read the mount table; `poll` and
+//! `waitid` without pidfds) are planned [`MARGIN`] occurrences past the
+//! listing's count, so that a run making more of them than the listing
+//! still has its last ones faulted. Without pidfds, every `waitid` run has
+//! strace answer the first `poll` slice with 0 (run out) without making
+//! it, so that `waitid` is reached in every run, not only on a slow one.
+//!
+//! After each run:
 //!
 //! - exit 0: every pin is an nsfs mount of the right type (for unpin:
 //!   nothing of NAME is left); an `EINTR` run must end so, the call being
@@ -24,8 +59,7 @@
 //!   nothing of NAME left (an unpin that failed may leave NAME: the clean
 //!   unpin below must then remove it);
 //! - killed (only when the fault is the kill): nothing more here;
-//! - in every case: the fault was injected (strace's log shows the failed
-//!   call, or the process it killed), stdout and stderr reach end of file and `pinns` ends
+//! - in every case: stdout and stderr reach end of file and `pinns` ends
 //!   within [`HANG`] (else the run is a hang and is killed), no process of
 //!   the run is left (this test is a child subreaper, so orphans come to
 //!   it and are seen), a clean `pinns unpin` exits 0 and leaves nothing of
@@ -44,11 +78,27 @@
 //! lacks (a time namespace before 5.6, a new PID namespace before 6.11)
 //! is not walked there: tests/kernels.rs asserts its one-line refusal.
 //!
+//! Runs that would prove nothing another run does not are not made:
+//!
+//! - a scenario under a profile whose listing shows the same route as
+//!   under an earlier profile (the same calls in each process in the same
+//!   order, a loop's length aside, and each call of the kernel table, and
+//!   the time and pidfd namespace features, answered alike by both): the
+//!   faulted runs would be the same runs, call for call (6.1 walks nothing
+//!   5.14 does not: what separates them, `process_mrelease`, `futex_waitv`
+//!   and `set_mempolicy_home_node`, pinns never calls);
+//! - `ENOMEM`: pin and unpin match neither it nor `EIO` anywhere, so its
+//!   runs end as the `EIO` runs, one for one;
+//! - a kill right after a call that changes nothing outliving its process
+//!   ([`LEAVES_NOTHING`]: a close, a read, a stat...), when both kills
+//!   would hit that one process alone: it leaves the mounts, files and
+//!   processes the kill at that call leaves.
+//!
 //! The walk fails when a scenario or profile it is asked for
 //! (`PINNS_FAULTS`, `PINNS_FAULT_PROFILES`) does not exist, and when any
-//! scenario it walks under any profile has no run of a fault kind it
-//! should have (a listing of the calls that found nothing would otherwise
-//! walk nothing and pass).
+//! scenario it walks under any profile has no faulted run of a fault kind
+//! (a listing of the calls that found nothing would otherwise walk
+//! nothing and pass, and so would a walk whose every run was not reached).
 //!
 //! What is not faulted, and why: the dynamic loader's calls before `main`
 //! (the occurrences of a call the loader makes in the main process: strace
@@ -56,9 +106,11 @@
 //! cannot be failed without failing the loader's in its parent),
 //! `execve` and `exit_group`, the allocator's memory calls (`brk`, `mmap`,
 //! `munmap`, `mprotect`: Rust aborts on allocation failure by design),
-//! errors from `close` (Linux frees the descriptor anyway; the kill
-//! there is run), and the calls strace knows by number only, which it
-//! cannot inject into (statmount, failed in tests/propagation.rs).
+//! `fcntl` (only a debug build's std makes it, `F_GETFD` before each
+//! close; the listing fails should pinns make one of its own), errors from
+//! `close` (Linux frees the descriptor anyway; the kill there is run), and
+//! the calls strace knows by number only, which it cannot inject into
+//! (statmount, failed in tests/propagation.rs).
 
 mod common;
 
@@ -89,6 +141,10 @@ const BLOCKING: &[&str] = &["flock", "read", "write", "wait4"];
 
 /// Calls never faulted (see the module comment).
 const NOT_FAULTED: &[&str] = &[
+    // Only a debug build's std makes it (`fcntl(fd, F_GETFD)` before each
+    // close, to catch a closed descriptor); pinns makes none (the listing
+    // asserts so), and failing it fails nothing of pinns.
+    "fcntl",
     "execve",
     "exit_group",
     "exit",
@@ -341,6 +397,10 @@ struct Calls {
     /// Whether some process read the mount table, whose length (and so
     /// the number of `read`s) moves with what else is mounted.
     mountinfo: bool,
+    /// Per process, every call in order, the loader's included.
+    seqs: Vec<Vec<String>>,
+    /// How many calls of the main process the loader made.
+    loader_calls: usize,
 }
 
 /// Runs the scenario once under `strace -f -o LOG`, strace and pinns
@@ -367,6 +427,16 @@ fn enumerate(roots: &Roots, p: &Profile, s: &Scenario) -> Calls {
     );
     let text = fs::read_to_string(&log).expect("reading the strace log");
     assert_listed_as(p, s, &text);
+    let own_fcntl: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" fcntl(") && !l.contains(", F_GETFD"))
+        .collect();
+    assert!(
+        own_fcntl.is_empty(),
+        "[{p}] {}: pinns calls fcntl(2) itself, which the walk must then fault \
+         (take it out of NOT_FAULTED): {own_fcntl:?}",
+        s.tag
+    );
     if s.host == Host::Shared {
         // Nothing but the pins is mounted on a shared host, under every
         // profile. (Not asserted after a faulted run: a fault in the
@@ -451,6 +521,8 @@ fn enumerate(roots: &Roots, p: &Profile, s: &Scenario) -> Calls {
         loader,
         shape,
         mountinfo: text.contains("/mountinfo\""),
+        seqs: order.iter().map(|pid| seqs[pid].clone()).collect(),
+        loader_calls: end + 1,
     }
 }
 
@@ -485,7 +557,6 @@ fn assert_listed_as(p: &Profile, s: &Scenario, log: &str) {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Fault {
     Eio,
-    Enomem,
     Eintr,
     Kill,
 }
@@ -494,7 +565,6 @@ impl Fault {
     fn inject(self, call: &str, when: usize) -> String {
         let what = match self {
             Fault::Eio => "error=EIO",
-            Fault::Enomem => "error=ENOMEM",
             Fault::Eintr => "error=EINTR",
             Fault::Kill => "signal=SIGKILL",
         };
@@ -531,6 +601,79 @@ struct Unfaulted {
     shadowed: usize,
     /// Occurrences of calls the profile's kernel does not have.
     absent: BTreeMap<String, usize>,
+    /// Kills not run, each leaving what the kill just before it leaves.
+    same_kill: usize,
+}
+
+/// Calls that change nothing that outlives the process making them, as far
+/// as a kill goes: a descriptor closed, a file or the mount table read, a
+/// question asked (the process's death closes and ends as much). A kill at
+/// the call right after one of them leaves what the kill at it leaves.
+const LEAVES_NOTHING: &[&str] = &[
+    "close",
+    "fcntl",
+    "fstat",
+    "newfstatat",
+    "statx",
+    "fstatfs",
+    "statfs",
+    "getpid",
+    "getppid",
+    "gettid",
+    "getrandom",
+    "read",
+    "pread64",
+    "poll",
+    "lseek",
+    "readlink",
+    "readlinkat",
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "sigaltstack",
+];
+
+/// Which occurrences of `call` are killed at. strace kills every process
+/// that makes a call that often, at that call, before it runs; a kill of
+/// one process alone at a call whose process made, just before it, a call
+/// of [`LEAVES_NOTHING`] that is itself killed at in that process alone,
+/// leaves the kernel as that kill does (the same mounts, files and
+/// processes), and is not run. `faulted(call, when)` says whether an
+/// occurrence is walked at all.
+fn kill_at<'c>(
+    calls: &'c Calls,
+    call: &'c str,
+    faulted: &'c dyn Fn(&str, usize) -> bool,
+) -> impl Fn(usize) -> bool + 'c {
+    // (process, position) of the nth occurrence of a call, in every
+    // process that makes it that often.
+    let at = |call: &str, n: usize| -> Vec<(usize, usize)> {
+        calls
+            .seqs
+            .iter()
+            .enumerate()
+            .filter_map(|(p, seq)| {
+                seq.iter()
+                    .enumerate()
+                    .filter(|(_, c)| *c == call)
+                    .nth(n - 1)
+                    .map(|(i, _)| (p, i))
+            })
+            .collect()
+    };
+    move |when| {
+        let [(p, i)] = at(call, when)[..] else {
+            return true;
+        };
+        let loader = if p == 0 { calls.loader_calls } else { 0 };
+        if i <= loader {
+            return true;
+        }
+        let before = &calls.seqs[p][i - 1];
+        let nth = calls.seqs[p][..i].iter().filter(|c| *c == before).count();
+        !(LEAVES_NOTHING.contains(&before.as_str())
+            && faulted(before, nth)
+            && at(before, nth) == [(p, i - 1)])
+    }
 }
 
 /// Every (call, occurrence, fault) of a scenario under a profile, and
@@ -550,6 +693,14 @@ fn cases<'p>(p: &'p Profile, s: &'static Scenario, calls: &Calls) -> (Vec<Case<'
     if slices {
         most.entry("waitid").or_insert(0);
     }
+    // Whether an occurrence of a call is walked (the reasons are below).
+    let walked = |call: &str, when: usize| {
+        let lacked =
+            kernel::SYSCALLS.iter().any(|(name, _, _)| *name == call) && !p.has_syscall(call);
+        let untouchable = NOT_FAULTED.contains(&call) || call.starts_with("syscall_0x");
+        !lacked && !untouchable && when > calls.loader.get(call).copied().unwrap_or(0)
+    };
+
     let mut out = Vec::new();
     let mut left = Unfaulted::default();
     for (call, n) in most {
@@ -576,16 +727,19 @@ fn cases<'p>(p: &'p Profile, s: &'static Scenario, calls: &Calls) -> (Vec<Case<'
             .skip(1)
             .map(|p| p.get(call).copied().unwrap_or(0).min(skip))
             .sum::<usize>();
-        let moves = (call == "read" && calls.mountinfo)
-            || (slices && (call == "poll" || call == "waitid"));
+        let kills = kill_at(calls, call, &walked);
+        let moves =
+            (call == "read" && calls.mountinfo) || (slices && (call == "poll" || call == "waitid"));
         let last = if moves { n.max(skip + 1) + MARGIN } else { n };
         for when in skip + 1..=last {
-            let mut faults = vec![Fault::Kill];
+            let mut faults = Vec::new();
+            if kills(when) {
+                faults.push(Fault::Kill);
+            } else {
+                left.same_kill += 1;
+            }
             if call != "close" {
                 faults.push(Fault::Eio);
-                if p.running {
-                    faults.push(Fault::Enomem);
-                }
             }
             if BLOCKING.contains(&call) {
                 faults.push(Fault::Eintr);
@@ -925,19 +1079,13 @@ fn chosen_profiles() -> Vec<Profile> {
         .collect()
 }
 
-/// Every fault kind a scenario is walked with under `p`: every scenario
-/// makes calls that may block after the loader's. `ENOMEM` only under the
-/// running kernel's profile: pinns treats it as any error, as it does
-/// `EIO` (their runs end alike, one for one, there), and the older
-/// profiles' error paths are walked with `EIO`, which keeps the walk of
-/// six profiles near two minutes on two cores.
-fn kinds(p: &Profile) -> &'static [Fault] {
-    if p.running {
-        &[Fault::Eio, Fault::Enomem, Fault::Eintr, Fault::Kill]
-    } else {
-        &[Fault::Eio, Fault::Eintr, Fault::Kill]
-    }
-}
+/// Every fault kind a scenario is walked with: every scenario makes calls
+/// that may block after the loader's. No `ENOMEM`: pinns matches neither
+/// it nor `EIO` anywhere in pin and unpin (each is "any other error"
+/// there, unlike `ENOSYS`, `EINTR`, `ENOENT`, `EEXIST`, ...), so an
+/// `ENOMEM` run ends as the `EIO` run at the same call, one for one, and
+/// proves nothing that one does not.
+const KINDS: &[Fault] = &[Fault::Eio, Fault::Eintr, Fault::Kill];
 
 /// The path a listing shows pinns took under a profile: each process's
 /// calls in order (a loop's length aside), and how the profile answers each
@@ -1006,7 +1154,8 @@ fn every_system_call_of_pin_and_unpin_may_fail() {
             paths.push((p, s.tag, path));
             let (cases, left) = cases(p, s, &calls);
             eprintln!(
-                "faults: [{p}] {}: {} processes, {} calls after the loader, {} runs; \
+                "faults: [{p}] {}: {} processes, {} calls after the loader, {} runs \
+                 ({} kills not run, each leaving what the one before leaves); \
                  not in this kernel: {:?}",
                 s.tag,
                 calls.per_process.len(),
@@ -1017,6 +1166,7 @@ fn every_system_call_of_pin_and_unpin_may_fail() {
                     .sum::<usize>()
                     - calls.loader.values().sum::<usize>(),
                 cases.len(),
+                left.same_kill,
                 left.absent,
             );
             shadowed += left.shadowed;
@@ -1088,7 +1238,7 @@ fn every_system_call_of_pin_and_unpin_may_fail() {
             .filter(|c| profile_name(c.profile) == *profile && c.scenario.tag == *tag)
             .count();
         eprintln!("faults: {profile:7} {tag:8} {runs:4} runs");
-        for &fault in kinds(p) {
+        for &fault in KINDS {
             let planned = all
                 .iter()
                 .filter(|c| {
@@ -1125,7 +1275,11 @@ fn every_system_call_of_pin_and_unpin_may_fail() {
     // never came (`run` says so otherwise): what is left to prove is that
     // each scenario had faulted runs of every kind.
     let ended: usize = tally.values().flat_map(|o| o.values()).sum();
-    assert_eq!(ended, all.len(), "runs faulted or not reached, of all the runs");
+    assert_eq!(
+        ended,
+        all.len(),
+        "runs faulted or not reached, of all the runs"
+    );
     assert!(missing.is_empty(), "a walk with holes: {missing:?}");
 }
 
@@ -1169,5 +1323,9 @@ fn a_run_whose_fault_never_came_fails_the_walk() {
     let past = case(&running, "json", "flock", 1000, Fault::Eio, false);
     assert_eq!(run(&roots, &past), Ok(Outcome::NotReached));
     let wait = case(&oldest, "user", "waitid", 1, Fault::Eio, true);
-    assert_eq!(run(&roots, &wait), Ok(Outcome::Failed), "waitid under [4.18]");
+    assert_eq!(
+        run(&roots, &wait),
+        Ok(Outcome::Failed),
+        "waitid under [4.18]"
+    );
 }
