@@ -118,7 +118,12 @@ fn main() -> ExitCode {
             .and_then(|()| cargo_test(&rest))
             // The real kernels come after the tests, whatever those said;
             // not when ARGS narrow the run to some tests.
-            .and_then(|code| rest.is_empty().then(vm::test_step).unwrap_or(Ok(())).map(|()| code)),
+            .and_then(|code| {
+                rest.is_empty()
+                    .then(vm::test_step)
+                    .unwrap_or(Ok(()))
+                    .map(|()| code)
+            }),
         Some("vm") => vm::main(&rest).map(|()| ExitCode::SUCCESS),
         Some("setup") => setup().map(|()| ExitCode::SUCCESS),
         Some("kernel") => as_kernel(&rest),

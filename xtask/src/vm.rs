@@ -186,7 +186,11 @@ fn build_tests() -> Result<Vec<(String, PathBuf)>, String> {
         .current_dir(crate::root())
         .stderr(Stdio::inherit());
     let only = std::env::var("PINNS_VM_TESTS").unwrap_or_default();
-    let tests: Vec<&str> = if only.is_empty() { TESTS.to_vec() } else { only.split(',').collect() };
+    let tests: Vec<&str> = if only.is_empty() {
+        TESTS.to_vec()
+    } else {
+        only.split(',').collect()
+    };
     for t in &tests {
         cmd.args(["--test", t]);
     }
@@ -279,7 +283,13 @@ struct Apt {
 
 impl Apt {
     fn new(dir: &Path) -> Result<Apt, String> {
-        for sub in ["conf.d", "sources.d", "preferences.d", "lists/partial", "cache/archives/partial"] {
+        for sub in [
+            "conf.d",
+            "sources.d",
+            "preferences.d",
+            "lists/partial",
+            "cache/archives/partial",
+        ] {
             mkdir(&dir.join(sub))?;
         }
         let sources: String = KERNELS
@@ -439,7 +449,9 @@ fn module_name(file_stem: &str) -> String {
 
 fn index_modules(dir: &Path, files: &mut HashMap<String, PathBuf>) -> Result<(), String> {
     for entry in std::fs::read_dir(dir).map_err(|e| format!("listing {}: {e}", dir.display()))? {
-        let path = entry.map_err(|e| format!("listing {}: {e}", dir.display()))?.path();
+        let path = entry
+            .map_err(|e| format!("listing {}: {e}", dir.display()))?
+            .path();
         if path.is_dir() {
             index_modules(&path, files)?;
         } else if let Some(f) = path.file_name().and_then(|f| f.to_str())
@@ -466,7 +478,10 @@ fn visit(
         .get(&name)
         .ok_or_else(|| format!("the kernel package has no module {name}"))?;
     let data = read_module(path)?;
-    for dep in modinfo(&data, "depends").split(',').filter(|d| !d.is_empty()) {
+    for dep in modinfo(&data, "depends")
+        .split(',')
+        .filter(|d| !d.is_empty())
+    {
         visit(dep, builtin, files, seen, done)?;
     }
     done.push((name, data));
@@ -589,8 +604,8 @@ fn initramfs(kernel: &Prepared, tests: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("reading {}: {e}", mods.join("order").display()))?;
     cpio.file("modules/order", 0o644, order.as_bytes());
     for m in order.lines() {
-        let data =
-            std::fs::read(mods.join(m)).map_err(|e| format!("reading {}: {e}", mods.join(m).display()))?;
+        let data = std::fs::read(mods.join(m))
+            .map_err(|e| format!("reading {}: {e}", mods.join(m).display()))?;
         cpio.file(&format!("modules/{m}"), 0o644, &data);
     }
     Ok(cpio.finish())
@@ -602,7 +617,11 @@ fn tests_script(binaries: &[(String, PathBuf)]) -> String {
     let mut s = String::new();
     s.push_str("export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
     s.push_str("export HOME=/root RUST_BACKTRACE=1\n");
-    s.push_str(&format!("cd {}\n", quote(&crate::root().display().to_string())));
+    s.push_str(&format!(
+        "cd {}\n",
+        quote(&crate::root().display().to_string())
+    ));
+    s.push_str(&std::env::var("PINNS_VM_DEBUG").unwrap_or_default());
     s.push_str("echo \"pinns-vm: release $(uname -r), up $(cut -d' ' -f1 /proc/uptime) s\"\n");
     for (name, exe) in binaries {
         s.push_str(&format!(
@@ -625,8 +644,21 @@ fn quote(s: &str) -> String {
 fn qemu(kernel: &Prepared, initrd: Option<&Path>, accel: &str) -> Command {
     let mut cmd = Command::new("qemu-system-x86_64");
     cmd.args(["-nodefaults", "-no-user-config", "-display", "none"])
-        .args(["-no-reboot", "-serial", "stdio", "-m", "1024", "-smp", &std::env::var("PINNS_VM_SMP").unwrap_or("2".into())])
-        .args(["-machine", "pc", "-accel", &std::env::var("PINNS_VM_ACCEL").unwrap_or(accel.into())])
+        .args([
+            "-no-reboot",
+            "-serial",
+            "stdio",
+            "-m",
+            "1024",
+            "-smp",
+            &std::env::var("PINNS_VM_SMP").unwrap_or("2".into()),
+        ])
+        .args([
+            "-machine",
+            "pc",
+            "-accel",
+            &std::env::var("PINNS_VM_ACCEL").unwrap_or(accel.into()),
+        ])
         // Under KVM the host's CPU; under TCG everything TCG emulates, so
         // that the host's binaries find the instructions they expect.
         .args(["-cpu", if accel == "kvm" { "host" } else { "max" }])
@@ -755,7 +787,8 @@ fn guest(
         .map_err(|e| format!("starting qemu-system-x86_64 (Debian's qemu-system-x86): {e}"))?;
     let stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
-    let mut file = std::fs::File::create(log).map_err(|e| format!("creating {}: {e}", log.display()))?;
+    let mut file =
+        std::fs::File::create(log).map_err(|e| format!("creating {}: {e}", log.display()))?;
     let (lines, errors) = std::thread::scope(|s| {
         let errors = s.spawn(|| {
             let mut text = String::new();
@@ -778,12 +811,17 @@ fn guest(
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break Ok(status),
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(200))
+                }
                 Ok(None) => {
                     // Ours, by pid: the QEMU this function started.
                     let _ = child.kill();
                     let _ = child.wait();
-                    break Err(format!("no power-off within {} s, killed", GUEST_TIMEOUT.as_secs()));
+                    break Err(format!(
+                        "no power-off within {} s, killed",
+                        GUEST_TIMEOUT.as_secs()
+                    ));
                 }
                 Err(e) => break Err(format!("waiting for qemu: {e}")),
             }
@@ -824,7 +862,8 @@ fn read_console(lines: &[String], binaries: &[(String, PathBuf)], v: &mut Verdic
             if let (Some(name), Some(code)) = (parts.next(), parts.next()) {
                 exited.push(name.to_string());
                 if code != "0" && !summarised.contains(name) {
-                    v.failures.push(format!("{name}: exit {code} without a test summary"));
+                    v.failures
+                        .push(format!("{name}: exit {code} without a test summary"));
                 }
             }
         } else if line.starts_with("pinns-vm: done") {
@@ -832,7 +871,15 @@ fn read_console(lines: &[String], binaries: &[(String, PathBuf)], v: &mut Verdic
         } else if let Some(rest) = line.strip_prefix("test result: ") {
             let count = |word: &str| {
                 rest.split(';')
-                    .find_map(|p| p.trim().strip_suffix(word)?.trim().rsplit(' ').next()?.parse::<u32>().ok())
+                    .find_map(|p| {
+                        p.trim()
+                            .strip_suffix(word)?
+                            .trim()
+                            .rsplit(' ')
+                            .next()?
+                            .parse::<u32>()
+                            .ok()
+                    })
                     .unwrap_or(0)
             };
             v.passed += count("passed");
@@ -840,7 +887,10 @@ fn read_console(lines: &[String], binaries: &[(String, PathBuf)], v: &mut Verdic
             if let Some(name) = current {
                 summarised.insert(name.to_string());
             }
-        } else if let Some(test) = line.strip_prefix("test ").and_then(|t| t.strip_suffix(" ... FAILED")) {
+        } else if let Some(test) = line
+            .strip_prefix("test ")
+            .and_then(|t| t.strip_suffix(" ... FAILED"))
+        {
             let name = current.unwrap_or("?");
             v.failures.push(format!("{name}: {test}"));
         }
