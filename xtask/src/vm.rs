@@ -15,25 +15,28 @@
 //! result is one line per kernel:
 //!
 //! ```text
-//! real kernel 5.10.0-32-amd64: 64 passed, 0 failed (41 s)
+//! real kernel 5.10.0-32-amd64: 46 passed, 0 failed (130 s)
 //! ```
 //!
 //! Software emulation (TCG) always works; KVM is used only when a quick
 //! probe boots a kernel with it (many machines, nested ones above all,
 //! have a `/dev/kvm` that cannot run an ordinary guest). Guests run two at
-//! a time, each with a hard timeout ([`GUEST_TIMEOUT`]), after which the
-//! QEMU this started is killed (by its pid, as a `Child`).
+//! a time, on one CPU each, each with a hard timeout ([`GUEST_TIMEOUT`]),
+//! after which the QEMU this started is killed (by its pid, as a `Child`).
+//! A guest's console is kept in `target/vm/<release>.log`, each line with
+//! the seconds since QEMU started.
 //!
-//! Why a runner of our own and not a well-kept one: the `vmtest` crate and
-//! virtme-ng both boot a kernel with the host's root over 9p and no
-//! initramfs of the kernel's own modules, so the kernel must have 9p and
-//! virtio built in; Debian's kernels have them as modules (tried:
-//! virtme-ng's `virtme-run --kimg` on Debian's 6.1 panics, unable to mount
-//! its root). Their way around it is a kernel tree or modules installed in
-//! the host's `/lib/modules` (with `depmod`), which would change the host;
-//! and vmtest runs its commands through a QEMU guest agent the host lacks.
-//! What is needed here (a cpio, a module order from `.modinfo`, one QEMU
-//! command line) is small enough to own.
+//! Why a runner of our own and not a well-kept one: both boot the kernel
+//! straight onto the host's root over 9p, without an initramfs of the
+//! kernel's own modules. The `vmtest` crate asks for virtio, its console
+//! and 9p built in (`=y`), and for qemu-guest-agent on the host, through
+//! which it runs commands; Debian's kernels have all of these as modules.
+//! virtme-ng (tried, from PyPI: `virtme-run --kimg` with Debian's 6.1)
+//! panics unable to mount its root; its way to modules is a kernel build
+//! tree or the modules installed under the host's `/lib/modules`, which
+//! would change the host. What this needs instead (a cpio writer, a
+//! module order read from `.modinfo`, one QEMU command line, a console
+//! reader) is small enough to own.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
@@ -83,7 +86,7 @@ const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 /// out, to keep a guest near a minute: the CRI-O scenarios of kernels.rs
 /// under every profile (a profile on a real kernel adds little to the
 /// real kernel alone) and propagation.rs, whose paths the pins above take.
-/// About 10 s on the host; a few times that under TCG.
+/// About 10 s on the host; 2 to 3 minutes under TCG on a busy machine.
 const TESTS: &[(&str, &[&str])] = &[
     ("pin", &[]),
     ("subcommands", &[]),
