@@ -266,6 +266,13 @@ fn prepare(dir: &Path, kernels: &[&Kernel]) -> Result<Vec<Prepared>, String> {
             let deb = apt.download(kernel.suite, &dir.join("debs"))?;
             unpack(&deb, &dir.join(kernel.name))?;
         }
+        // What is kept is the unpacked kernels (about 10 MB each); the
+        // packages and lists (half a gigabyte) serve a fetch only.
+        for scratch in ["debs", "apt"] {
+            let path = dir.join(scratch);
+            std::fs::remove_dir_all(&path)
+                .map_err(|e| format!("removing {}: {e}", path.display()))?;
+        }
     }
     kernels
         .iter()
@@ -318,6 +325,8 @@ impl Apt {
              Dir::State::Lists \"{d}/lists\";\n\
              Dir::State::status \"{d}/status\";\n\
              Dir::Cache \"{d}/cache\";\n\
+             Dir::Cache::pkgcache \"\";\n\
+             Dir::Cache::srcpkgcache \"\";\n\
              APT::Architecture \"amd64\";\n\
              APT::Architectures {{ \"amd64\"; }};\n\
              Acquire::Languages \"none\";\n\
