@@ -109,7 +109,7 @@ const TESTS: &[(&str, &[&str])] = &[
 const MODULES: &[&str] = &["virtio_pci", "9pnet_virtio", "9p", "overlay", "bridge"];
 
 /// The most a guest may take, boot to power-off; killed after it.
-const GUEST_TIMEOUT: Duration = Duration::from_secs(300);
+const GUEST_TIMEOUT: Duration = Duration::from_secs(360);
 
 /// Guests at once, each on one CPU: two cores here.
 const PARALLEL: usize = 2;
