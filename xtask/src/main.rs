@@ -24,6 +24,9 @@ use std::process::{Command, ExitCode};
 #[path = "../../tests/common/kernel.rs"]
 mod kernel;
 
+/// `cargo xtask vm`: the tests on real kernels under QEMU.
+mod vm;
+
 /// cargo-deb, one of the two cargo tools the tests run (tests/package.rs),
 /// at a fixed version, built without its optional debug-symbol support, and
 /// unoptimised: that builds in a third of the time (about a minute on two
@@ -112,13 +115,22 @@ fn main() -> ExitCode {
     let result = match task.as_deref() {
         Some("test") => setup()
             .and_then(|()| check_library())
-            .and_then(|()| cargo_test(&rest)),
+            .and_then(|()| cargo_test(&rest))
+            // The real kernels come after the tests, whatever those said;
+            // not when ARGS narrow the run to some tests.
+            .and_then(|code| {
+                rest.is_empty()
+                    .then(vm::test_step)
+                    .unwrap_or(Ok(()))
+                    .map(|()| code)
+            }),
+        Some("vm") => vm::main(&rest).map(|()| ExitCode::SUCCESS),
         Some("setup") => setup().map(|()| ExitCode::SUCCESS),
         Some("kernel") => as_kernel(&rest),
         _ => {
             eprintln!(
                 "usage: cargo xtask test [CARGO TEST ARGS...] | cargo xtask setup \
-                 | cargo xtask kernel RELEASE -- CMD..."
+                 | cargo xtask kernel RELEASE -- CMD... | cargo xtask vm [5.10|6.1|6.12...]"
             );
             return ExitCode::from(2);
         }

@@ -2,7 +2,7 @@
 
 use crate::cli::definition::ListArgs;
 use crate::error::Result;
-use crate::list::{Entry, State};
+use crate::list::{Entry, PinInfo, State};
 
 pub fn run(args: &ListArgs) -> Result<u8> {
     let mut entries = match args.pid {
@@ -42,32 +42,41 @@ fn table(entries: &[Entry]) -> String {
         .max()
         .unwrap_or(0)
         .max(4);
+    let state_of = |pin: &PinInfo| match pin.state {
+        State::Live => ("live", pin.pids.len().to_string()),
+        State::Stale => ("stale", "-".to_string()),
+        State::NotAPin => ("not-a-pin", "-".to_string()),
+        State::Dead => ("dead", pin.pids.len().to_string()),
+    };
+    let pins = || {
+        entries
+            .iter()
+            .flat_map(|e| e.pins.iter().map(move |p| (e, p)))
+    };
+    let state_width = pins()
+        .map(|(_, p)| state_of(p).0.len())
+        .max()
+        .unwrap_or(0)
+        .max(5);
     let mut out = format!(
-        "{:width$}  {:6}  {:>10}  STATE  PROCS\n",
-        "NAME", "TYPE", "INODE"
+        "{:width$}  {:6}  {:>10}  {:state_width$}  PROCS\n",
+        "NAME", "TYPE", "INODE", "STATE"
     );
-    for entry in entries {
-        for pin in &entry.pins {
-            let (state, procs) = match pin.state {
-                State::Live => ("live", pin.pids.len().to_string()),
-                State::Stale => ("stale", "-".to_string()),
-                State::NotAPin => ("not-a-pin", "-".to_string()),
-                State::Dead => ("dead", pin.pids.len().to_string()),
-            };
-            let why = pin
-                .why
-                .as_deref()
-                .map(|w| format!("  ({w})"))
-                .unwrap_or_default();
-            out.push_str(&format!(
-                "{:width$}  {:6}  {:>10}  {state:5}  {procs:>5}{why}\n",
-                // A name made by someone else may hold a newline: escaped,
-                // it stays on its line.
-                entry.name.escape_debug().to_string(),
-                pin.kind.name(),
-                pin.inode
-            ));
-        }
+    for (entry, pin) in pins() {
+        let (state, procs) = state_of(pin);
+        let why = pin
+            .why
+            .as_deref()
+            .map(|w| format!("  ({w})"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{:width$}  {:6}  {:>10}  {state:state_width$}  {procs:>5}{why}\n",
+            // A name made by someone else may hold a newline: escaped,
+            // it stays on its line.
+            entry.name.escape_debug().to_string(),
+            pin.kind.name(),
+            pin.inode
+        ));
     }
     out
 }
