@@ -217,9 +217,7 @@ pub fn names_in(type_dir: BorrowedFd<'_>, display: &Path) -> Result<Vec<String>>
     )
     .with(|| format!("opening {}", display.display()))?;
     let mut names = Vec::new();
-    for entry in
-        rustix::fs::Dir::read_from(&readable).with(|| format!("reading {}", display.display()))?
-    {
+    for entry in rustix::fs::Dir::new(readable).with(|| format!("reading {}", display.display()))? {
         let entry = entry.with(|| format!("reading {}", display.display()))?;
         let file_name = entry.file_name();
         if file_name == c"." || file_name == c".." {

@@ -253,19 +253,17 @@ pub(super) fn has_mount_inside(dir: BorrowedFd<'_>, display: &dyn Fn() -> String
         Mode::empty(),
     )
     .with(reading)?;
-    for entry in rustix::fs::Dir::read_from(&readable).with(reading)? {
+    // Dir::new takes the descriptor as it is; read_from would ask its
+    // flags (fcntl) and open the directory once more.
+    for entry in rustix::fs::Dir::new(readable).with(reading)? {
         let entry = entry.with(reading)?;
         let name = entry.file_name();
         if name == c"." || name == c".." {
             continue;
         }
         // Live pins come first in the usual case: the first answers.
-        let stx = match rustix::fs::statx(
-            &readable,
-            name,
-            AtFlags::SYMLINK_NOFOLLOW,
-            StatxFlags::empty(),
-        ) {
+        let stx = match rustix::fs::statx(dir, name, AtFlags::SYMLINK_NOFOLLOW, StatxFlags::empty())
+        {
             Ok(stx) => stx,
             Err(Errno::NOENT) => continue,
             Err(errno) => return Err(Error::os(reading(), errno)),

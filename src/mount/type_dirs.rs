@@ -201,7 +201,7 @@ impl PinDir {
         )
         .with(inspecting)?;
         let want = std::ffi::CString::new(kind.dir()).expect("no NUL in a type dir");
-        for entry in rustix::fs::Dir::read_from(&readable).with(inspecting)? {
+        for entry in rustix::fs::Dir::new(readable).with(inspecting)? {
             let entry = entry.with(inspecting)?;
             if entry.file_name() == want.as_c_str() {
                 return Ok(entry.ino() == mounted.st_ino);
