@@ -112,6 +112,10 @@ pub struct Report {
 struct Step {
     name: String,
     secs: u64,
+    /// CPU seconds (user and system) of the processes it ran: on a shared
+    /// machine the wall time says more about the neighbours than about the
+    /// step, this does not.
+    cpu: u64,
     /// Empty when the step passed: else the tests that failed, or how the
     /// command ended when it named none.
     failures: Vec<String>,
@@ -123,7 +127,7 @@ impl Report {
     /// failures. Returns whether it passed.
     pub fn cargo(&mut self, name: &str, cmd: &mut Command) -> bool {
         eprintln!("xtask: {name}");
-        let started = Instant::now();
+        let started = Started::now();
         let failures = run_tee(cmd);
         let passed = failures.is_empty();
         self.record(name, started, failures);
@@ -132,10 +136,11 @@ impl Report {
 
     /// Adds a step run some other way, started at `started`, with its
     /// failures (none: it passed).
-    pub fn record(&mut self, name: &str, started: Instant, failures: Vec<String>) {
+    pub fn record(&mut self, name: &str, started: Started, failures: Vec<String>) {
         let step = Step {
             name: name.to_string(),
-            secs: started.elapsed().as_secs(),
+            secs: started.at.elapsed().as_secs(),
+            cpu: children_cpu().saturating_sub(started.cpu),
             failures,
         };
         eprintln!("xtask: {}", step.line());
@@ -151,7 +156,11 @@ impl Report {
             .filter(|s| !s.failures.is_empty())
             .collect();
         let total: u64 = self.steps.iter().map(|s| s.secs).sum();
-        eprintln!("\nxtask: summary ({} steps, {total} s)", self.steps.len());
+        let cpu: u64 = self.steps.iter().map(|s| s.cpu).sum();
+        eprintln!(
+            "\nxtask: summary ({} steps, {total} s, {cpu} s of CPU)",
+            self.steps.len()
+        );
         for step in &self.steps {
             eprintln!("  {}", step.line());
         }
@@ -180,8 +189,65 @@ impl Step {
         } else {
             format!("FAILED ({})", self.failures.len())
         };
-        format!("{:<10} {:>5} s  {}", verdict, self.secs, self.name)
+        format!(
+            "{:<10} {:>5} s {:>5} s CPU  {}",
+            verdict, self.secs, self.cpu, self.name
+        )
     }
+}
+
+/// When a step started: the clock, and the CPU time of this process's
+/// finished children.
+#[derive(Clone, Copy)]
+pub struct Started {
+    at: Instant,
+    cpu: u64,
+}
+
+impl Started {
+    pub fn now() -> Started {
+        Started {
+            at: Instant::now(),
+            cpu: children_cpu(),
+        }
+    }
+}
+
+/// `struct timeval`, as `struct rusage` begins with two of them.
+#[repr(C)]
+struct Timeval {
+    sec: i64,
+    usec: i64,
+}
+
+/// `struct rusage` (x86_64 and every 64-bit Linux ABI): two timevals, then
+/// fourteen longs this needs none of.
+#[repr(C)]
+struct Rusage {
+    utime: Timeval,
+    stime: Timeval,
+    rest: [i64; 14],
+}
+
+unsafe extern "C" {
+    fn getrusage(who: i32, usage: *mut Rusage) -> i32;
+}
+
+/// CPU seconds, user and system, of every child (and their descendants)
+/// this process has waited for so far.
+fn children_cpu() -> u64 {
+    const RUSAGE_CHILDREN: i32 = -1;
+    let mut usage = Rusage {
+        utime: Timeval { sec: 0, usec: 0 },
+        stime: Timeval { sec: 0, usec: 0 },
+        rest: [0; 14],
+    };
+    // SAFETY: `usage` is a valid, writable `struct rusage` for the call.
+    if unsafe { getrusage(RUSAGE_CHILDREN, &mut usage) } != 0 {
+        return 0;
+    }
+    let secs = |t: &Timeval| t.sec as f64 + t.usec as f64 / 1e6;
+    (secs(&usage.utime) + secs(&usage.stime)).round() as u64
 }
 
 /// Runs `cmd`, copying its stdout to ours line by line and its stderr
