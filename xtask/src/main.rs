@@ -14,17 +14,18 @@
 //! starts) as on kernel RELEASE (`4.18`, `5.4`, `5.10`, `5.14`, `6.1`,
 //! `running`, or any `major.minor`): system calls, flags and ioctls newer
 //! than it fail as that kernel fails them. The profiles and the table
-//! behind them are in `tests/common/kernel.rs`, shared with the tests.
+//! behind them are in `cli/tests/common/kernel.rs`, shared with the
+//! tests.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 /// The kernel profiles, one file for the tests and this command.
-#[path = "../../tests/common/kernel.rs"]
+#[path = "../../cli/tests/common/kernel.rs"]
 mod kernel;
 
-/// cargo-deb, one of the two cargo tools the tests run (tests/package.rs),
+/// cargo-deb, one of the two cargo tools the tests run (cli/tests/package.rs),
 /// at a fixed version, built without its optional debug-symbol support, and
 /// unoptimised: that builds in a third of the time (about a minute on two
 /// cores), and packaging takes the same second and a half (the
@@ -40,7 +41,7 @@ const CARGO_DEB: &[&str] = &[
     "lzma",
 ];
 
-/// cargo-generate-rpm, the other (tests/package.rs), at a fixed version,
+/// cargo-generate-rpm, the other (cli/tests/package.rs), at a fixed version,
 /// unoptimised (about a minute on two cores; packaging still takes well
 /// under a second). Its features are not optional: the compressors and
 /// PGP signing always come along.
@@ -58,23 +59,23 @@ const PACKAGES: &[(&str, &str)] = &[
     ("iproute2", "ip netns, ip link"),
     ("runc", "containers joining pins (tests/e2e_pod.rs)"),
     ("busybox-static", "the containers' root filesystem"),
-    ("podman", "tests/neighbours.rs, docs/podman.sh"),
-    ("containerd", "tests/neighbours.rs, docs/containerd.sh"),
+    ("podman", "cli/tests/neighbours.rs, docs/podman.sh"),
+    ("containerd", "cli/tests/neighbours.rs, docs/containerd.sh"),
     (
         "containernetworking-plugins",
-        "tests/neighbours.rs, docs/cni.sh",
+        "cli/tests/neighbours.rs, docs/cni.sh",
     ),
     ("iptables", "the CNI portmap plugin"),
     ("iputils-ping", "docs/cni.sh"),
     ("curl", "docs/cni.sh"),
     ("jq", "docs/cni.sh"),
-    ("strace", "fault injection (tests/faults.rs)"),
-    ("mandoc", "man page lint (tests/man.rs)"),
-    ("groff-base", "man page lint (tests/man.rs)"),
+    ("strace", "fault injection (cli/tests/faults.rs)"),
+    ("mandoc", "man page lint (cli/tests/man.rs)"),
+    ("groff-base", "man page lint (cli/tests/man.rs)"),
     ("man-db", "man -w, for the Debian package's test"),
     (
         "rpm",
-        "rpm -qp, -i --root and -e, for the RPM's test (tests/package.rs)",
+        "rpm -qp, -i --root and -e, for the RPM's test (cli/tests/package.rs)",
     ),
     (
         "bash-completion",
@@ -86,23 +87,24 @@ const PACKAGES: &[(&str, &str)] = &[
     ("gcc", "C programs the tests and the bench build"),
 ];
 
-/// The library without the command line (`default-features = false`), as
-/// a runtime embedding it builds it: it compiles, its example builds, and
-/// its documentation, as docs.rs builds it, and the default build's have
+/// The library (the `pinns` package, without the command line's), as a
+/// runtime embedding it builds it: it compiles, its example builds, and
+/// its documentation, as docs.rs builds it, and the command line's have
 /// no warning (a broken or private link, a missing doc): each is run with
 /// `RUSTDOCFLAGS=-D warnings`, which only rustdoc reads.
 const LIBRARY_CHECKS: &[&[&str]] = &[
-    &["check", "--lib", "--no-default-features"],
-    &["build", "--example", "pin_pod", "--no-default-features"],
+    &["check", "-p", "pinns", "--lib"],
+    &["build", "-p", "pinns", "--example", "pin_pod"],
     &[
         "doc",
         "--no-deps",
+        "-p",
+        "pinns",
         "--lib",
-        "--no-default-features",
         "--features",
         "serde",
     ],
-    &["doc", "--no-deps"],
+    &["doc", "--no-deps", "-p", "pinns-cli"],
 ];
 
 fn main() -> ExitCode {
@@ -145,7 +147,7 @@ fn root() -> PathBuf {
 }
 
 /// Installs the cargo tool `name` (`cargo install ARGS`) into
-/// `target/tools`, where tests/package.rs looks, unless it is there.
+/// `target/tools`, where cli/tests/package.rs looks, unless it is there.
 fn install_tool(name: &str, args: &[&str]) -> Result<(), String> {
     let tools = root().join("target/tools");
     if tools.join("bin").join(name).exists() {

@@ -780,7 +780,7 @@ fn crio_1_21_to_1_23_joined_sysctls() {
             .chain(argv.iter().copied())
             .map(Into::into)
             .collect();
-        let table = pinns::cli::try_table(&full).expect("the table reads CRI-O's line");
+        let table = pinns_cli::try_table(&full).expect("the table reads CRI-O's line");
         assert_eq!(table.pin.sysctls, [joined], "{release}");
         run(pinns_command().args(&argv)).assert_silent_success();
         assert_eq!(

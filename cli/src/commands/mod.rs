@@ -9,16 +9,16 @@ mod pin;
 mod prune;
 mod unpin;
 
-use crate::cli::definition::{Cli, Command};
-use crate::error::Result;
+use crate::definition::{Cli, Command};
+use crate::error::{Error, Result};
 
 /// Runs the command line `cli` and returns the exit status: 0, unless a
 /// command passes one through (`exec`).
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         // CRI-O's command line leaves what its C pinns leaves: the pins.
-        None => pin::run(&cli.pin, crate::plan::TypeDirs::PinsOnly),
-        Some(Command::Pin(args)) => pin::run(&args.pin, crate::plan::TypeDirs::SharedSelfBind),
+        None => pin::run(&cli.pin, pinns::TypeDirs::PinsOnly),
+        Some(Command::Pin(args)) => pin::run(&args.pin, pinns::TypeDirs::SharedSelfBind),
         Some(Command::Unpin(args)) => unpin::run(&args),
         Some(Command::List(args)) => list::run(&args),
         Some(Command::Exec(args)) => exec::run(&args),
@@ -34,11 +34,9 @@ fn print(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
-        .map_err(|e| {
-            crate::error::Error::os(
-                "writing to standard output",
-                rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO),
-            )
+        .map_err(|err| Error::Io {
+            what: "writing to standard output",
+            err,
         })
 }
 
@@ -47,7 +45,7 @@ fn print(text: &str) -> Result<()> {
 /// read, it did not want.
 fn print_unless_closed(text: &str) -> Result<()> {
     match print(text) {
-        Err(e) if e.errno() == Some(rustix::io::Errno::PIPE) => Ok(()),
+        Err(e) if e.is_closed_pipe() => Ok(()),
         other => other,
     }
 }
@@ -65,7 +63,7 @@ pub fn print_error(message: &str) {
 /// `value` as one line of JSON.
 fn json(value: &impl serde::Serialize) -> Result<String> {
     // Only a path that is not UTF-8 can fail here.
-    let text = serde_json::to_string(value)
-        .map_err(|e| crate::error::Error::Refused(format!("printing JSON: {e}")))?;
+    let text =
+        serde_json::to_string(value).map_err(|e| Error::Failed(format!("printing JSON: {e}")))?;
     Ok(format!("{text}\n"))
 }

@@ -3,7 +3,7 @@
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::Command;
 
-use crate::cli::definition::ExecArgs;
+use crate::definition::ExecArgs;
 use crate::error::{Error, Result};
 
 /// Exit status when the command could not be run (as env(1) and nsenter(1)).
@@ -14,24 +14,25 @@ const NOT_FOUND: u8 = 127;
 pub fn run(args: &ExecArgs) -> Result<u8> {
     // `cli::resolve` gives exec a name, as -f or NAME.
     let name = args.name.as_deref().unwrap_or_default();
-    let entered =
-        crate::enter::enter_with(&args.dir, name, args.types.kinds(), !args.no_netns_mounts)?;
+    let entered = pinns::enter_with(&args.dir, name, args.types.kinds(), !args.no_netns_mounts)?;
     let (program, rest) = (args.command.split_first())
-        .ok_or_else(|| Error::Invalid("no command given: pinns exec NAME -- CMD...".into()))?;
+        .ok_or_else(|| Error::Usage("no command given: pinns exec NAME -- CMD...".into()))?;
     let mut command = Command::new(program);
     command.args(rest);
     let shown = program.to_string_lossy();
     let failed = |e: std::io::Error| {
         // The kernel's ENOMEM here means the pinned pid namespace's init
         // has exited, after which it lets no process in.
-        let hint = if entered.kinds.contains(crate::ns::Kind::Pid)
-            && e.raw_os_error() == Some(libc::ENOMEM)
-        {
-            " (the pid namespace's first process has exited; the kernel lets no new process in)"
-        } else {
-            ""
-        };
-        super::print_error(&format!("executing {shown}: {}{hint}", describe(&e)));
+        let hint =
+            if entered.kinds.contains(pinns::Kind::Pid) && e.raw_os_error() == Some(libc::ENOMEM) {
+                " (the pid namespace's first process has exited; the kernel lets no new process in)"
+            } else {
+                ""
+            };
+        super::print_error(&format!(
+            "executing {shown}: {}{hint}",
+            crate::error::describe(&e)
+        ));
         if e.kind() == std::io::ErrorKind::NotFound {
             NOT_FOUND
         } else {
@@ -52,14 +53,7 @@ pub fn run(args: &ExecArgs) -> Result<u8> {
     let code = match (status.code(), status.signal()) {
         (Some(code), _) => code,
         (None, Some(signal)) => 128 + signal,
-        (None, None) => return Err(Error::Refused(format!("{shown}: ended without a status"))),
+        (None, None) => return Err(Error::Failed(format!("{shown}: ended without a status"))),
     };
     Ok(code.clamp(0, 255) as u8)
-}
-
-fn describe(e: &std::io::Error) -> String {
-    match e.raw_os_error() {
-        Some(errno) => crate::error::describe(rustix::io::Errno::from_raw_os_error(errno)),
-        None => e.to_string(),
-    }
 }
