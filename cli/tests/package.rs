@@ -29,11 +29,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// This package's directory (cli/): cargo run here builds the binary, and
-/// `cargo deb` and `cargo generate-rpm` read the packaging metadata of its
-/// Cargo.toml.
-const PACKAGE_DIR: &str = env!("CARGO_MANIFEST_DIR");
-
 /// Where `cargo xtask setup` installs cargo-deb.
 fn cargo_deb() -> PathBuf {
     tool("cargo-deb")
@@ -71,7 +66,7 @@ fn cargo() -> Command {
     let mut cmd = Command::new(env!("CARGO"));
     // The checkout's own target directory: cargo lets go of it while the
     // tests run, and what the suite built for them is reused.
-    cmd.current_dir(PACKAGE_DIR);
+    cmd.current_dir(repo_root());
     cmd
 }
 
@@ -137,7 +132,9 @@ fn debian_package_installs_works_and_purges() {
         cargo()
             .arg("--quiet")
             .env("PATH", path_with(cargo_deb.parent().unwrap()))
-            .args(["deb", "--no-build", "--target", "x86_64-unknown-linux-gnu"])
+            // The binary's package, whose Cargo.toml holds the metadata.
+            .args(["deb", "-p", "pinns-cli", "--no-build"])
+            .args(["--target", "x86_64-unknown-linux-gnu"])
             .arg("--output")
             .arg(&deb),
     );
@@ -272,7 +269,10 @@ fn rpm_package_installs_into_a_scratch_root_works_and_erases() {
     run_to_end(
         cargo()
             .env("PATH", path_with(generate_rpm.parent().unwrap()))
-            .args(["generate-rpm", "--target", "x86_64-unknown-linux-gnu"])
+            // The binary's package, by its directory (as this tool takes
+            // it), whose Cargo.toml holds the metadata.
+            .args(["generate-rpm", "-p", "cli"])
+            .args(["--target", "x86_64-unknown-linux-gnu"])
             .args(["--payload-compress", "gzip", "-o"])
             .arg(&package),
     );
