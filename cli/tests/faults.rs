@@ -6,16 +6,51 @@
 //! Each scenario is first run once under `strace -f -o LOG` to list the
 //! system calls each process makes. Then, for every system call NAME and
 //! every occurrence K of it, a run under
-//! `strace -f -e trace=NAME -e inject=NAME:error=ERRNO:when=K` fails that
-//! occurrence with `EIO`, with `ENOMEM` (under the running kernel's
-//! profile), with `EINTR` (calls that block: `flock`, `read`, `write`,
-//! `wait4`) and, in another run, kills the process at the call
-//! (`signal=SIGKILL`). Every run has a fresh DIR of its own (prepared like
-//! the scenario's, or missing for the first pin) on a scratch mount of the
-//! propagation the scenario names (private: `pinns pin` makes the type
-//! directories shared self-binds; shared: it mounts the pins alone), so
-//! what is walked does not hang on how this machine's /tmp propagates; the
-//! runs go three at a time. After each run:
+//! `strace -f -e trace=execve,NAME -e inject=NAME:error=ERRNO:when=K`
+//! fails that occurrence with `EIO`, with `EINTR` (calls that block:
+//! `flock`, `read`, `write`, `wait4`) and, in another run, kills the
+//! process at the call (`signal=SIGKILL`). Every run has a fresh DIR of
+//! its own (prepared like the scenario's, or missing for the first pin)
+//! on a scratch mount of the propagation the scenario names (private:
+//! `pinns pin` makes the type directories shared self-binds; shared: it mounts
+//! the pins alone), so what is walked does not hang on how this machine's
+//! /tmp propagates; the runs go three at a time.
+//!
+//! One verdict, loaded or idle: each run is judged by its own log. How
+//! often a call is made moves from run to run: the mount table that pinns
+//! reads on kernels without statmount (a `read` a page) grows and shrinks
+//! with what else is mounted on the machine, a helper waited on in 10 ms
+//! slices (no pidfd, before 5.3) is polled as often as it is slow, and a
+//! call the kernel restarts is entered again. So the listing only plans
+//! the occurrences; the faulted run traces every occurrence of NAME in
+//! every process, and counts them as strace does for `when=` (per
+//! process, every entry, restarts included):
+//!
+//! - the fault shows (`(INJECTED)` on a line of NAME, or the process
+//!   killed right after one): the run is checked as below;
+//! - no fault shows, and some process made NAME K times or more: the
+//!   injector missed, and the walk fails
+//!   ([`a_run_whose_fault_never_came_fails_the_walk`] proves it with a run
+//!   whose injector does nothing);
+//! - no fault shows, and no process made NAME K times: that occurrence
+//!   never came in this run, which its own log proves. The run is clean,
+//!   is checked as a clean run (exit 0, whole pins, everything after) and
+//!   counted "not reached", not failed.
+//!
+//! Why this design and not another: strace's injector is well kept and
+//! does the one thing needed; what moved with the load was only which
+//! run's count a run was held to. A call site cannot be named from
+//! outside (strace, or a seccomp-notify injector of our own, sees only the
+//! address of the libc or rustix wrapper, the same for every `read`), and
+//! counting by phase would need hooks in pinns. The calls whose count
+//! moves (`read` where the listing read the mount table; `poll` and
+//! `waitid` without pidfds) are planned [`MARGIN`] occurrences past the
+//! listing's count, so that a run making more of them than the listing
+//! still has its last ones faulted. Without pidfds, every `waitid` run has
+//! strace answer the first `poll` slice with 0 (run out) without making
+//! it, so that `waitid` is reached in every run, not only on a slow one.
+//!
+//! After each run:
 //!
 //! - exit 0: every pin is an nsfs mount of the right type (for unpin:
 //!   nothing of NAME is left); an `EINTR` run must end so, the call being
@@ -24,8 +59,7 @@
 //!   nothing of NAME left (an unpin that failed may leave NAME: the clean
 //!   unpin below must then remove it);
 //! - killed (only when the fault is the kill): nothing more here;
-//! - in every case: the fault was injected (strace's log shows the failed
-//!   call, or the process it killed), stdout and stderr reach end of file and `pinns` ends
+//! - in every case: stdout and stderr reach end of file and `pinns` ends
 //!   within [`HANG`] (else the run is a hang and is killed), no process of
 //!   the run is left (this test is a child subreaper, so orphans come to
 //!   it and are seen), a clean `pinns unpin` exits 0 and leaves nothing of
@@ -42,13 +76,29 @@
 //! own; a call the profile's kernel lacks only ever answers `ENOSYS` there
 //! and is not faulted. A scenario pinning what the profile or the kernel
 //! lacks (a time namespace before 5.6, a new PID namespace before 6.11)
-//! is not walked there: tests/kernels.rs asserts its one-line refusal.
+//! is not walked there: cli/tests/kernels.rs asserts its one-line refusal.
+//!
+//! Runs that would prove nothing another run does not are not made:
+//!
+//! - a scenario under a profile whose listing shows the same route as
+//!   under an earlier profile (the same calls in each process in the same
+//!   order, a loop's length aside, and each call of the kernel table, and
+//!   the time and pidfd namespace features, answered alike by both): the
+//!   faulted runs would be the same runs, call for call (6.1 walks nothing
+//!   5.14 does not: what separates them, `process_mrelease`, `futex_waitv`
+//!   and `set_mempolicy_home_node`, pinns never calls);
+//! - `ENOMEM`: pin and unpin match neither it nor `EIO` anywhere, so its
+//!   runs end as the `EIO` runs, one for one;
+//! - a kill right after a call that changes nothing outliving its process
+//!   ([`LEAVES_NOTHING`]: a close, a read, a stat...), when both kills
+//!   would hit that one process alone: it leaves the mounts, files and
+//!   processes the kill at that call leaves.
 //!
 //! The walk fails when a scenario or profile it is asked for
 //! (`PINNS_FAULTS`, `PINNS_FAULT_PROFILES`) does not exist, and when any
-//! scenario it walks under any profile has no run of a fault kind it
-//! should have (a listing of the calls that found nothing would otherwise
-//! walk nothing and pass).
+//! scenario it walks under any profile has no faulted run of a fault kind
+//! (a listing of the calls that found nothing would otherwise walk
+//! nothing and pass, and so would a walk whose every run was not reached).
 //!
 //! What is not faulted, and why: the dynamic loader's calls before `main`
 //! (the occurrences of a call the loader makes in the main process: strace
@@ -56,9 +106,11 @@
 //! cannot be failed without failing the loader's in its parent),
 //! `execve` and `exit_group`, the allocator's memory calls (`brk`, `mmap`,
 //! `munmap`, `mprotect`: Rust aborts on allocation failure by design),
-//! errors from `close` (Linux frees the descriptor anyway; the kill
-//! there is run), and the calls strace knows by number only, which it
-//! cannot inject into (statmount, failed in tests/propagation.rs).
+//! `fcntl` (only a debug build's std makes it, `F_GETFD` before each
+//! close; the listing fails should pinns make one of its own), errors from
+//! `close` (Linux frees the descriptor anyway; the kill there is run), and
+//! the calls strace knows by number only, which it cannot inject into
+//! (statmount, failed in cli/tests/propagation.rs).
 
 mod common;
 
@@ -89,6 +141,10 @@ const BLOCKING: &[&str] = &["flock", "read", "write", "wait4"];
 
 /// Calls never faulted (see the module comment).
 const NOT_FAULTED: &[&str] = &[
+    // Only a debug build's std makes it (`fcntl(fd, F_GETFD)` before each
+    // close, to catch a closed descriptor); pinns makes none (the listing
+    // asserts so), and failing it fails nothing of pinns.
+    "fcntl",
     "execve",
     "exit_group",
     "exit",
@@ -283,7 +339,7 @@ impl Scenario {
 
     /// What the scenario pins that neither `p` nor the kernel under it
     /// lacks, or what is missing: such a kernel refuses it in one line,
-    /// which tests/kernels.rs (`time_and_pid_namespaces_need_their_kernels`)
+    /// which cli/tests/kernels.rs (`time_and_pid_namespaces_need_their_kernels`)
     /// asserts under every profile.
     fn lacks(&self, p: &Profile) -> Option<&'static str> {
         if self.pin.contains(&"--time") && !(p.has_time_ns() && kernel::has_time_ns()) {
@@ -351,6 +407,17 @@ struct Calls {
     per_process: Vec<BTreeMap<String, usize>>,
     /// How many times the loader made each call in the main process.
     loader: BTreeMap<String, usize>,
+    /// Per process, the names in order with each run of one name made
+    /// again and again (a read loop, a wait in slices) kept once: what
+    /// path pinns took, whatever the loops' lengths.
+    shape: Vec<Vec<String>>,
+    /// Whether some process read the mount table, whose length (and so
+    /// the number of `read`s) moves with what else is mounted.
+    mountinfo: bool,
+    /// Per process, every call in order, the loader's included.
+    seqs: Vec<Vec<String>>,
+    /// How many calls of the main process the loader made.
+    loader_calls: usize,
 }
 
 /// Runs the scenario once under `strace -f -o LOG`, strace and pinns
@@ -377,6 +444,16 @@ fn enumerate(roots: &Roots, p: &Profile, s: &Scenario) -> Calls {
     );
     let text = fs::read_to_string(&log).expect("reading the strace log");
     assert_listed_as(p, s, &text);
+    let own_fcntl: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" fcntl(") && !l.contains(", F_GETFD"))
+        .collect();
+    assert!(
+        own_fcntl.is_empty(),
+        "[{p}] {}: pinns calls fcntl(2) itself, which the walk must then fault \
+         (take it out of NOT_FAULTED): {own_fcntl:?}",
+        s.tag
+    );
     if s.host == Host::Shared {
         // Nothing but the pins is mounted on a shared host, under every
         // profile. (Not asserted after a faulted run: a fault in the
@@ -448,9 +525,21 @@ fn enumerate(roots: &Roots, p: &Profile, s: &Scenario) -> Calls {
     };
     let loader = count(&main[..=end]);
     let per_process = order.iter().map(|pid| count(&seqs[pid])).collect();
+    let shape = order
+        .iter()
+        .map(|pid| {
+            let mut calls = seqs[pid].clone();
+            calls.dedup();
+            calls
+        })
+        .collect();
     Calls {
         per_process,
         loader,
+        shape,
+        mountinfo: text.contains("/mountinfo\""),
+        seqs: order.iter().map(|pid| seqs[pid].clone()).collect(),
+        loader_calls: end + 1,
     }
 }
 
@@ -485,7 +574,6 @@ fn assert_listed_as(p: &Profile, s: &Scenario, log: &str) {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Fault {
     Eio,
-    Enomem,
     Eintr,
     Kill,
 }
@@ -494,7 +582,6 @@ impl Fault {
     fn inject(self, call: &str, when: usize) -> String {
         let what = match self {
             Fault::Eio => "error=EIO",
-            Fault::Enomem => "error=ENOMEM",
             Fault::Eintr => "error=EINTR",
             Fault::Kill => "signal=SIGKILL",
         };
@@ -509,7 +596,19 @@ struct Case<'p> {
     call: String,
     when: usize,
     fault: Fault,
+    /// The first wait on the helper's pipe is made to time out (strace
+    /// answers that `poll` with 0 without making it), so that the run
+    /// asks `waitid` whether the helper is alive whatever the timing:
+    /// the one way a kernel without pidfds reaches that call for sure.
+    slice_timeout: bool,
 }
+
+/// How many occurrences past the listing's count are faulted too, for the
+/// calls whose count moves from run to run (the mount table's `read`s, the
+/// helper's wait in slices): a run that does more of them than the listing
+/// did still has its last ones faulted, and a run that does fewer ends
+/// "not reached" by its own log.
+const MARGIN: usize = 2;
 
 /// What of a listing is not faulted.
 #[derive(Default)]
@@ -519,6 +618,79 @@ struct Unfaulted {
     shadowed: usize,
     /// Occurrences of calls the profile's kernel does not have.
     absent: BTreeMap<String, usize>,
+    /// Kills not run, each leaving what the kill just before it leaves.
+    same_kill: usize,
+}
+
+/// Calls that change nothing that outlives the process making them, as far
+/// as a kill goes: a descriptor closed, a file or the mount table read, a
+/// question asked (the process's death closes and ends as much). A kill at
+/// the call right after one of them leaves what the kill at it leaves.
+const LEAVES_NOTHING: &[&str] = &[
+    "close",
+    "fcntl",
+    "fstat",
+    "newfstatat",
+    "statx",
+    "fstatfs",
+    "statfs",
+    "getpid",
+    "getppid",
+    "gettid",
+    "getrandom",
+    "read",
+    "pread64",
+    "poll",
+    "lseek",
+    "readlink",
+    "readlinkat",
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "sigaltstack",
+];
+
+/// Which occurrences of `call` are killed at. strace kills every process
+/// that makes a call that often, at that call, before it runs; a kill of
+/// one process alone at a call whose process made, just before it, a call
+/// of [`LEAVES_NOTHING`] that is itself killed at in that process alone,
+/// leaves the kernel as that kill does (the same mounts, files and
+/// processes), and is not run. `faulted(call, when)` says whether an
+/// occurrence is walked at all.
+fn kill_at<'c>(
+    calls: &'c Calls,
+    call: &'c str,
+    faulted: &'c dyn Fn(&str, usize) -> bool,
+) -> impl Fn(usize) -> bool + 'c {
+    // (process, position) of the nth occurrence of a call, in every
+    // process that makes it that often.
+    let at = |call: &str, n: usize| -> Vec<(usize, usize)> {
+        calls
+            .seqs
+            .iter()
+            .enumerate()
+            .filter_map(|(p, seq)| {
+                seq.iter()
+                    .enumerate()
+                    .filter(|(_, c)| *c == call)
+                    .nth(n - 1)
+                    .map(|(i, _)| (p, i))
+            })
+            .collect()
+    };
+    move |when| {
+        let [(p, i)] = at(call, when)[..] else {
+            return true;
+        };
+        let loader = if p == 0 { calls.loader_calls } else { 0 };
+        if i <= loader {
+            return true;
+        }
+        let before = &calls.seqs[p][i - 1];
+        let nth = calls.seqs[p][..i].iter().filter(|c| *c == before).count();
+        !(LEAVES_NOTHING.contains(&before.as_str())
+            && faulted(before, nth)
+            && at(before, nth) == [(p, i - 1)])
+    }
 }
 
 /// Every (call, occurrence, fault) of a scenario under a profile, and
@@ -531,12 +703,27 @@ fn cases<'p>(p: &'p Profile, s: &'static Scenario, calls: &Calls) -> (Vec<Case<'
             *m = (*m).max(*n);
         }
     }
+    // Without pidfds (before 5.3) pinns waits on its helper in slices and
+    // asks waitid between them; whether a slice runs out depends on the
+    // timing, so waitid is walked even when the listing made none.
+    let slices = !p.has_syscall("pidfd_open") && most.contains_key("poll");
+    if slices {
+        most.entry("waitid").or_insert(0);
+    }
+    // Whether an occurrence of a call is walked (the reasons are below).
+    let walked = |call: &str, when: usize| {
+        let lacked =
+            kernel::SYSCALLS.iter().any(|(name, _, _)| *name == call) && !p.has_syscall(call);
+        let untouchable = NOT_FAULTED.contains(&call) || call.starts_with("syscall_0x");
+        !lacked && !untouchable && when > calls.loader.get(call).copied().unwrap_or(0)
+    };
+
     let mut out = Vec::new();
     let mut left = Unfaulted::default();
     for (call, n) in most {
         // strace names a call newer than itself by number only
         // (`syscall_0x1c9`, statmount, for Debian 12's strace 6.1), and
-        // cannot inject into it: tests/propagation.rs fails that one with
+        // cannot inject into it: cli/tests/propagation.rs fails that one with
         // a seccomp filter instead.
         if NOT_FAULTED.contains(&call) || call.starts_with("syscall_0x") {
             continue;
@@ -557,13 +744,19 @@ fn cases<'p>(p: &'p Profile, s: &'static Scenario, calls: &Calls) -> (Vec<Case<'
             .skip(1)
             .map(|p| p.get(call).copied().unwrap_or(0).min(skip))
             .sum::<usize>();
-        for when in skip + 1..=n {
-            let mut faults = vec![Fault::Kill];
+        let kills = kill_at(calls, call, &walked);
+        let moves =
+            (call == "read" && calls.mountinfo) || (slices && (call == "poll" || call == "waitid"));
+        let last = if moves { n.max(skip + 1) + MARGIN } else { n };
+        for when in skip + 1..=last {
+            let mut faults = Vec::new();
+            if kills(when) {
+                faults.push(Fault::Kill);
+            } else {
+                left.same_kill += 1;
+            }
             if call != "close" {
                 faults.push(Fault::Eio);
-                if p.running {
-                    faults.push(Fault::Enomem);
-                }
             }
             if BLOCKING.contains(&call) {
                 faults.push(Fault::Eintr);
@@ -575,6 +768,7 @@ fn cases<'p>(p: &'p Profile, s: &'static Scenario, calls: &Calls) -> (Vec<Case<'
                     call: call.to_string(),
                     when,
                     fault,
+                    slice_timeout: slices && call == "waitid",
                 });
             }
         }
@@ -645,6 +839,10 @@ enum Outcome {
     FailedSilently,
     /// Killed by the injected SIGKILL.
     Killed,
+    /// No fault: its own log shows that no process of the run made the
+    /// call as often as the fault's occurrence (a loop ran shorter than in
+    /// the listing); otherwise a clean run, checked as one.
+    NotReached,
 }
 
 /// Whether strace's log shows a process killed at `call`: strace marks a
@@ -670,22 +868,74 @@ fn killed_at(log: &str, call: &str) -> bool {
     false
 }
 
+/// How many times the process that made `call` most made it, as strace
+/// counts for `when=`: every entry into the call, a call the kernel
+/// restarted included (strace logs an unfinished call again as `<...
+/// NAME resumed>`, which is no new entry).
+fn occurrences(log: &str, call: &str) -> usize {
+    let entry = format!("{call}(");
+    let mut per_pid: BTreeMap<&str, usize> = BTreeMap::new();
+    for line in log.lines() {
+        let Some((pid, rest)) = line.split_once(' ') else {
+            continue;
+        };
+        if rest.trim_start().starts_with(&entry) {
+            *per_pid.entry(pid).or_default() += 1;
+        }
+    }
+    per_pid.into_values().max().unwrap_or(0)
+}
+
+/// Whether strace's log shows `call` failed by its injector: the
+/// `(INJECTED)` mark on the call's own line, or on its resumed line.
+fn injected_into(log: &str, call: &str) -> bool {
+    let (entry, resumed) = (format!("{call}("), format!("<... {call} resumed>"));
+    log.lines().any(|line| {
+        line.ends_with("(INJECTED)")
+            && line.split_once(' ').is_some_and(|(_, rest)| {
+                let rest = rest.trim_start();
+                rest.starts_with(&entry) || rest.starts_with(&resumed)
+            })
+    })
+}
+
+/// Who fails the call of a run: strace, or (to prove that a run whose
+/// fault never came is caught) nobody.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Injector {
+    Strace,
+    Nothing,
+}
+
 /// Runs one case and checks everything; Err says what went wrong.
 fn run(roots: &Roots, case: &Case) -> Result<Outcome, String> {
+    run_with(roots, case, Injector::Strace)
+}
+
+fn run_with(roots: &Roots, case: &Case, injector: Injector) -> Result<Outcome, String> {
     let (p, s) = (case.profile, case.scenario);
     let rd = RunDir::new(roots, s, s.tag);
     s.prepare(p, &rd.dir)?;
     let log = rd.root().join("strace.log");
     let log_arg = log.to_str().expect("UTF-8 temp dir");
-    let trace = format!("trace=execve,{}", case.call);
-    let inject = case.fault.inject(&case.call, case.when);
-    // execve traced too, so that the log's first line names the main process.
-    let mut cmd = pinns_command_via(
-        "strace",
-        &[
-            "-f", "-qq", "-o", log_arg, "-e", &trace, "-e", &inject, "--",
-        ],
-    );
+    // execve traced too, so that the log's first line names the main
+    // process; every occurrence of the call is in the log, so that the run
+    // tells by itself whether its occurrence came.
+    let mut trace = format!("trace=execve,{}", case.call);
+    let mut injects = Vec::new();
+    if injector == Injector::Strace {
+        injects.push(case.fault.inject(&case.call, case.when));
+    }
+    if case.slice_timeout {
+        trace.push_str(",poll");
+        injects.push("inject=poll:retval=0:when=1".to_string());
+    }
+    let mut args = vec!["-f", "-qq", "-o", log_arg, "-e", &trace];
+    for inject in &injects {
+        args.extend(["-e", inject]);
+    }
+    args.push("--");
+    let mut cmd = pinns_command_via("strace", &args);
     cmd.args(s.args(&rd.dir));
     p.apply(&mut cmd);
     // SAFETY: setrlimit is async-signal-safe; no core file from a death
@@ -718,11 +968,17 @@ fn run(roots: &Roots, case: &Case) -> Result<Outcome, String> {
     let said = || format!("{status}; stdout {stdout:?}; stderr {stderr:?}");
     let injected = match case.fault {
         Fault::Kill => killed_at(&log, &case.call),
-        _ => log.contains("(INJECTED)"),
+        _ => injected_into(&log, &case.call),
     };
-    if !injected {
+    // No fault shows: a failure of the walk if some process made the call
+    // that often (the injector missed it), else the occurrence never came
+    // in this run, which its own log proves.
+    let reached = occurrences(&log, &case.call) >= case.when;
+    if !injected && reached {
         return Err(format!(
-            "the fault was never injected: {}; strace's log:\n{log}",
+            "the fault was never injected, though the call was made {} times: {}; \
+             strace's log:\n{log}",
+            occurrences(&log, &case.call),
             said()
         ));
     }
@@ -752,8 +1008,13 @@ fn run(roots: &Roots, case: &Case) -> Result<Outcome, String> {
             } else {
                 check_whole(&rd.dir, NAME, s.types)?;
             }
-            Outcome::Succeeded
+            if injected {
+                Outcome::Succeeded
+            } else {
+                Outcome::NotReached
+            }
         }
+        _ if !injected => return Err(format!("ended badly with no fault: {}", said())),
         (Some(1), _) if stderr.is_empty() && message_lost => {
             if !s.unpin {
                 check_absent(&rd.dir, NAME).map_err(|e| format!("{e}; {}", said()))?;
@@ -776,7 +1037,7 @@ fn run(roots: &Roots, case: &Case) -> Result<Outcome, String> {
         (None, Some(libc::SIGKILL)) if case.fault == Fault::Kill => Outcome::Killed,
         _ => return Err(format!("ended badly: {}", said())),
     };
-    if case.fault == Fault::Eintr && outcome != Outcome::Succeeded {
+    if case.fault == Fault::Eintr && ![Outcome::Succeeded, Outcome::NotReached].contains(&outcome) {
         return Err(format!("EINTR was not restarted: {}", said()));
     }
     // Whatever happened, a clean unpin clears NAME, and the DIR still works.
@@ -836,17 +1097,43 @@ fn chosen_profiles() -> Vec<Profile> {
         .collect()
 }
 
-/// Every fault kind a scenario is walked with under `p`: every scenario
-/// makes calls that may block after the loader's. `ENOMEM` only under the
-/// running kernel's profile: pinns treats it as any error, as it does
-/// `EIO` (their runs end alike, one for one, there), and the older
-/// profiles' error paths are walked with `EIO`, which keeps the walk of
-/// six profiles near two minutes on two cores.
-fn kinds(p: &Profile) -> &'static [Fault] {
-    if p.running {
-        &[Fault::Eio, Fault::Enomem, Fault::Eintr, Fault::Kill]
-    } else {
-        &[Fault::Eio, Fault::Eintr, Fault::Kill]
+/// Every fault kind a scenario is walked with: every scenario makes calls
+/// that may block after the loader's. No `ENOMEM`: pinns matches neither
+/// it nor `EIO` anywhere in pin and unpin (each is "any other error"
+/// there, unlike `ENOSYS`, `EINTR`, `ENOENT`, `EEXIST`, ...), so an
+/// `ENOMEM` run ends as the `EIO` run at the same call, one for one, and
+/// proves nothing that one does not.
+const KINDS: &[Fault] = &[Fault::Eio, Fault::Eintr, Fault::Kill];
+
+/// The path a listing shows pinns took under a profile: each process's
+/// calls in order (a loop's length aside), and how the profile answers each
+/// call, flag and ioctl that differs between kernels. Two profiles with the
+/// same path for a scenario make the same faulted runs: every call of them
+/// answers alike, the faulted one and those of its error path, which are
+/// calls of the same code (see [`every_system_call_of_pin_and_unpin_may_fail`]).
+#[derive(PartialEq, Eq)]
+struct Route {
+    shape: Vec<Vec<String>>,
+    /// (call of the table, whether the profile has it), for every such call
+    /// the listing made.
+    calls: Vec<(String, bool)>,
+    time_ns: bool,
+    pid_ns_ioctl: bool,
+}
+
+fn path_of(p: &Profile, calls: &Calls) -> Route {
+    let mut made: Vec<&String> = calls.shape.iter().flatten().collect();
+    made.sort();
+    made.dedup();
+    Route {
+        shape: calls.shape.clone(),
+        calls: made
+            .into_iter()
+            .filter(|c| kernel::SYSCALLS.iter().any(|(n, _, _)| n == c))
+            .map(|c| (c.clone(), p.has_syscall(c)))
+            .collect(),
+        time_ns: p.has_time_ns(),
+        pid_ns_ioctl: p.has_pid_ns_ioctl(),
     }
 }
 
@@ -864,6 +1151,9 @@ fn every_system_call_of_pin_and_unpin_may_fail() {
     let mut shadowed = 0;
     // (profile, scenario) pairs walked.
     let mut walked: Vec<(&Profile, &'static str)> = Vec::new();
+    // What each walked pair's listing showed, to find a profile that
+    // would walk the very runs another already walks.
+    let mut paths: Vec<(&Profile, &'static str, Route)> = Vec::new();
     for p in &profiles {
         for s in &scenarios {
             if let Some(what) = s.lacks(p) {
@@ -871,9 +1161,19 @@ fn every_system_call_of_pin_and_unpin_may_fail() {
                 continue;
             }
             let calls = enumerate(&roots, p, s);
+            let path = path_of(p, &calls);
+            if let Some((q, _, _)) = paths.iter().find(|(_, t, w)| *t == s.tag && *w == path) {
+                eprintln!(
+                    "faults: [{p}] {}: not walked: the same calls, answered alike, as under [{q}]",
+                    s.tag
+                );
+                continue;
+            }
+            paths.push((p, s.tag, path));
             let (cases, left) = cases(p, s, &calls);
             eprintln!(
-                "faults: [{p}] {}: {} processes, {} calls after the loader, {} runs; \
+                "faults: [{p}] {}: {} processes, {} calls after the loader, {} runs \
+                 ({} kills not run, each leaving what the one before leaves); \
                  not in this kernel: {:?}",
                 s.tag,
                 calls.per_process.len(),
@@ -884,6 +1184,7 @@ fn every_system_call_of_pin_and_unpin_may_fail() {
                     .sum::<usize>()
                     - calls.loader.values().sum::<usize>(),
                 cases.len(),
+                left.same_kill,
                 left.absent,
             );
             shadowed += left.shadowed;
@@ -955,7 +1256,7 @@ fn every_system_call_of_pin_and_unpin_may_fail() {
             .filter(|c| profile_name(c.profile) == *profile && c.scenario.tag == *tag)
             .count();
         eprintln!("faults: {profile:7} {tag:8} {runs:4} runs");
-        for &fault in kinds(p) {
+        for &fault in KINDS {
             let planned = all
                 .iter()
                 .filter(|c| {
@@ -965,14 +1266,19 @@ fn every_system_call_of_pin_and_unpin_may_fail() {
                 })
                 .count();
             let ended = tally.get(&(profile.clone(), *tag, fault));
-            let faulted: usize = ended.map_or(0, |o| o.values().sum());
+            let faulted: usize = ended.map_or(0, |o| {
+                o.iter()
+                    .filter(|(outcome, _)| **outcome != Outcome::NotReached)
+                    .map(|(_, n)| n)
+                    .sum()
+            });
             eprintln!(
                 "faults: {profile:7} {tag:8} {:6}: {planned:4} runs, {faulted:4} faulted: {:?}",
                 format!("{fault:?}"),
                 ended.cloned().unwrap_or_default()
             );
-            if planned == 0 {
-                missing.push(format!("[{profile}] {tag} has no {fault:?} run"));
+            if faulted == 0 {
+                missing.push(format!("[{profile}] {tag} has no faulted {fault:?} run"));
             }
         }
     }
@@ -983,9 +1289,61 @@ fn every_system_call_of_pin_and_unpin_may_fail() {
         all.len(),
         failures.join("\n")
     );
-    // Every run that did not fail was faulted (`run` says so otherwise):
-    // what is left to prove is that each scenario had runs of every kind.
-    let faulted: usize = tally.values().flat_map(|o| o.values()).sum();
-    assert_eq!(faulted, all.len(), "runs faulted, of all the runs");
+    // Every run that did not fail was faulted or proved its occurrence
+    // never came (`run` says so otherwise): what is left to prove is that
+    // each scenario had faulted runs of every kind.
+    let ended: usize = tally.values().flat_map(|o| o.values()).sum();
+    assert_eq!(
+        ended,
+        all.len(),
+        "runs faulted or not reached, of all the runs"
+    );
     assert!(missing.is_empty(), "a walk with holes: {missing:?}");
+}
+
+/// The walk's own judge: a run whose occurrence came but whose fault did
+/// not fails the walk (were strace to inject nothing, every run would fail,
+/// not pass), a run past the call's last occurrence is told apart by its
+/// own log, and without pidfds the helper's first wait is made to run out,
+/// so that waitid is reached whatever the timing.
+#[test]
+fn a_run_whose_fault_never_came_fails_the_walk() {
+    assert_root("the fault walk's judge");
+    become_subreaper();
+    let roots = Roots::new();
+    let running = Profile::running();
+    let oldest = Profile::new(kernel::Release(4, 18));
+    let scenario = |tag: &str| SCENARIOS.iter().find(|s| s.tag == tag).expect("a scenario");
+    let case = |p, tag, call: &str, when, fault, slice_timeout| Case {
+        profile: p,
+        scenario: scenario(tag),
+        call: call.to_string(),
+        when,
+        fault,
+        slice_timeout,
+    };
+    // The lock on the pin directory, taken once by every pin.
+    for fault in [Fault::Eio, Fault::Kill] {
+        let lock = case(&running, "json", "flock", 1, fault, false);
+        let faulted = run_with(&roots, &lock, Injector::Strace);
+        assert!(
+            matches!(faulted, Ok(Outcome::Failed | Outcome::Killed)),
+            "{fault:?} at the first flock: {faulted:?}"
+        );
+        let missed = run_with(&roots, &lock, Injector::Nothing);
+        assert!(
+            missed
+                .as_ref()
+                .is_err_and(|e| e.starts_with("the fault was never injected")),
+            "{fault:?} at the first flock, injected by nobody: {missed:?}"
+        );
+    }
+    let past = case(&running, "json", "flock", 1000, Fault::Eio, false);
+    assert_eq!(run(&roots, &past), Ok(Outcome::NotReached));
+    let wait = case(&oldest, "user", "waitid", 1, Fault::Eio, true);
+    assert_eq!(
+        run(&roots, &wait),
+        Ok(Outcome::Failed),
+        "waitid under [4.18]"
+    );
 }

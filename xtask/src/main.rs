@@ -25,6 +25,9 @@ use std::process::{Command, ExitCode};
 #[path = "../../cli/tests/common/kernel.rs"]
 mod kernel;
 
+/// `cargo xtask vm`: the tests on real kernels under QEMU.
+mod vm;
+
 /// cargo-deb, one of the two cargo tools the tests run (cli/tests/package.rs),
 /// at a fixed version, built without its optional debug-symbol support, and
 /// unoptimised: that builds in a third of the time (about a minute on two
@@ -57,7 +60,7 @@ const CARGO_GENERATE_RPM: &[&str] = &[
 const PACKAGES: &[(&str, &str)] = &[
     ("util-linux", "nsenter, unshare, setpriv, mount"),
     ("iproute2", "ip netns, ip link"),
-    ("runc", "containers joining pins (tests/e2e_pod.rs)"),
+    ("runc", "containers joining pins (cli/tests/e2e_pod.rs)"),
     ("busybox-static", "the containers' root filesystem"),
     ("podman", "cli/tests/neighbours.rs, docs/podman.sh"),
     ("containerd", "cli/tests/neighbours.rs, docs/containerd.sh"),
@@ -114,13 +117,22 @@ fn main() -> ExitCode {
     let result = match task.as_deref() {
         Some("test") => setup()
             .and_then(|()| check_library())
-            .and_then(|()| cargo_test(&rest)),
+            .and_then(|()| cargo_test(&rest))
+            // The real kernels come after the tests, whatever those said;
+            // not when ARGS narrow the run to some tests.
+            .and_then(|code| {
+                rest.is_empty()
+                    .then(vm::test_step)
+                    .unwrap_or(Ok(()))
+                    .map(|()| code)
+            }),
+        Some("vm") => vm::main(&rest).map(|()| ExitCode::SUCCESS),
         Some("setup") => setup().map(|()| ExitCode::SUCCESS),
         Some("kernel") => as_kernel(&rest),
         _ => {
             eprintln!(
                 "usage: cargo xtask test [CARGO TEST ARGS...] | cargo xtask setup \
-                 | cargo xtask kernel RELEASE -- CMD..."
+                 | cargo xtask kernel RELEASE -- CMD... | cargo xtask vm [5.10|6.1|6.12...]"
             );
             return ExitCode::from(2);
         }

@@ -70,20 +70,27 @@ fn render(rows: &[Row]) -> String {
         .max()
         .unwrap_or(0)
         .max(4);
+    let state_of = |row: &Row| match row.state {
+        State::Live => ("live", row.procs.to_string()),
+        State::Stale => ("stale", "-".to_string()),
+        State::NotAPin => ("not-a-pin", "-".to_string()),
+        State::Dead => ("dead", row.procs.to_string()),
+    };
+    let state_width = rows
+        .iter()
+        .map(|r| state_of(r).0.len())
+        .max()
+        .unwrap_or(0)
+        .max(5);
     let mut out = format!(
-        "{:width$}  {:6}  {:>10}  STATE  PROCS\n",
-        "NAME", "TYPE", "INODE"
+        "{:width$}  {:6}  {:>10}  {:state_width$}  PROCS\n",
+        "NAME", "TYPE", "INODE", "STATE"
     );
     for row in rows {
-        let (state, procs) = match row.state {
-            State::Live => ("live", row.procs.to_string()),
-            State::Stale => ("stale", "-".to_string()),
-            State::NotAPin => ("not-a-pin", "-".to_string()),
-            State::Dead => ("dead", row.procs.to_string()),
-        };
+        let (state, procs) = state_of(row);
         let why = row.why.map(|w| format!("  ({w})")).unwrap_or_default();
         out.push_str(&format!(
-            "{:width$}  {:6}  {:>10}  {state:5}  {procs:>5}{why}\n",
+            "{:width$}  {:6}  {:>10}  {state:state_width$}  {procs:>5}{why}\n",
             // A name made by someone else may hold a newline: escaped,
             // it stays on its line.
             row.name.escape_debug().to_string(),

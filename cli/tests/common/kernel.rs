@@ -196,6 +196,25 @@ pub const NO_PID_NS_IOCTL: &str = "pinns: pinning a new pid namespace: this kern
 pub const NO_TIME_NS: &str = "pinns: creating time namespace: this kernel does not support it \
      (needs CONFIG_TIME_NS (Linux 5.6))\n";
 
+/// From 6.1 an IPC namespace's sysctls (`kernel.shm*`, `kernel.msg*`,
+/// `kernel.sem`) may be written by the root of the user namespace that owns
+/// it; before, their files in `/proc/sys` admit the host's root alone, so
+/// a user-namespaced pod's IPC sysctls are refused (`EACCES`), as on
+/// Debian 11's 5.10 (`cargo xtask vm`). A file permission, not a call: no
+/// profile can fake it, so this is the running kernel's.
+pub const IPC_SYSCTLS_IN_USER_NS: Release = Release(6, 1);
+
+/// Whether the running kernel lets a user namespace's root write its IPC
+/// namespace's sysctls ([`IPC_SYSCTLS_IN_USER_NS`]).
+pub fn ipc_sysctls_in_user_ns() -> bool {
+    Release::running() >= IPC_SYSCTLS_IN_USER_NS
+}
+
+/// What pinns says, exit 1, when a user-namespaced pod sets
+/// `kernel.shmmax` on a kernel before [`IPC_SYSCTLS_IN_USER_NS`].
+pub const NO_IPC_SYSCTL_IN_USER_NS: &str =
+    "pinns: setting sysctl kernel.shmmax: Permission denied\n";
+
 /// The profiles the suite runs under: the releases of the distributions
 /// CRI-O's nodes run (RHEL 8, Ubuntu 20.04, Debian 11, RHEL 9, Debian 12),
 /// and the running kernel.
