@@ -254,11 +254,14 @@ fn as_kernel(args: &[String]) -> Result<ExitCode, String> {
     Err(format!("running {program}: {err}"))
 }
 
+/// `cargo test ARGS` at the checkout's root, where it means the library and
+/// the command line (the workspace's default members), wherever this runs.
 fn cargo_test(args: &[String]) -> Result<ExitCode, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .arg("test")
         .args(args)
+        .current_dir(root())
         .status()
         .map_err(|e| format!("running cargo test: {e}"))?;
     Ok(match status.code() {
