@@ -233,7 +233,7 @@ fn exec_runs_inside_and_passes_exit_codes() {
     ]);
     assert_eq!(stdout(&out).trim(), format!("net:[{}]", own_ns("net")));
     // With a pid pin the command runs as a child, and the status still
-    // passes. Before 6.11 a new one is refused in one line (tests/kernels.rs
+    // passes. Before 6.11 a new one is refused in one line (cli/tests/kernels.rs
     // runs a command in a running process's pinned one on every kernel).
     if common::kernel::has_pid_ns_ioctl() {
         d.must(&["-f", "ep", "--pid", "--net"]);

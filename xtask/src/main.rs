@@ -1,21 +1,20 @@
-//! `cargo xtask test [ARGS...]`: the project's one test command.
+//! `cargo xtask`: the project's test command and its helpers.
 //!
-//! The suite runs real programs from Debian's packages (runc, podman,
-//! containerd, the CNI plugins, the shells whose completions it checks,
-//! mandoc…). On a fresh Debian machine with only the Rust toolchain, this
-//! installs whichever of those packages are missing (as root, with
-//! apt-get), and cargo-deb and cargo-generate-rpm (which package pinns as
-//! a `.deb` and an `.rpm`; not in Debian) under `target/tools`, inside the
-//! checkout; then it checks the library as a program embedding it builds
-//! it ([`LIBRARY_CHECKS`]), runs `cargo test ARGS...` and exits with the
-//! first failure's status. `cargo xtask setup` only installs.
-//!
-//! `cargo xtask kernel RELEASE -- CMD...` runs CMD (and everything it
-//! starts) as on kernel RELEASE (`4.18`, `5.4`, `5.10`, `5.14`, `6.1`,
-//! `running`, or any `major.minor`): system calls, flags and ioctls newer
-//! than it fail as that kernel fails them. The profiles and the table
-//! behind them are in `cli/tests/common/kernel.rs`, shared with the
-//! tests.
+//! - `cargo xtask test [ARGS...]`: the full suite ([`test`]). Plain `cargo
+//!   test` is the hermetic part of it, which needs only root and the
+//!   built binary.
+//! - `cargo xtask setup`: only installs the Debian packages the full suite
+//!   runs programs from ([`PACKAGES`]), when they are missing.
+//! - `cargo xtask package deb|rpm`: the Debian package and the RPM
+//!   ([`package`]), built with dpkg-deb and rpmbuild.
+//! - `cargo xtask kernel RELEASE -- CMD...` runs CMD (and everything it
+//!   starts) as on kernel RELEASE (`4.18`, `5.4`, `5.10`, `5.14`, `6.1`,
+//!   `running`, or any `major.minor`): system calls, flags and ioctls newer
+//!   than it fail as that kernel fails them. The profiles and the table
+//!   behind them are in `cli/tests/common/kernel.rs`, shared with the tests.
+
+mod package;
+mod test;
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -27,34 +26,6 @@ mod kernel;
 
 /// `cargo xtask vm`: the tests on real kernels under QEMU.
 mod vm;
-
-/// cargo-deb, one of the two cargo tools the tests run (cli/tests/package.rs),
-/// at a fixed version, built without its optional debug-symbol support, and
-/// unoptimised: that builds in a third of the time (about a minute on two
-/// cores), and packaging takes the same second and a half (the
-/// compression is liblzma's C either way).
-const CARGO_DEB: &[&str] = &[
-    "cargo-deb",
-    "--version",
-    "3.8.0",
-    "--locked",
-    "--debug",
-    "--no-default-features",
-    "--features",
-    "lzma",
-];
-
-/// cargo-generate-rpm, the other (cli/tests/package.rs), at a fixed version,
-/// unoptimised (about a minute on two cores; packaging still takes well
-/// under a second). Its features are not optional: the compressors and
-/// PGP signing always come along.
-const CARGO_GENERATE_RPM: &[&str] = &[
-    "cargo-generate-rpm",
-    "--version",
-    "0.21.1",
-    "--locked",
-    "--debug",
-];
 
 /// Every Debian package the test suite runs a program from, with why.
 const PACKAGES: &[(&str, &str)] = &[
@@ -78,7 +49,8 @@ const PACKAGES: &[(&str, &str)] = &[
     ("man-db", "man -w, for the Debian package's test"),
     (
         "rpm",
-        "rpm -qp, -i --root and -e, for the RPM's test (cli/tests/package.rs)",
+        "rpmbuild, which builds the .rpm (cargo xtask package rpm), and \
+         rpm -qp, -i --root and -e, which test it (cli/tests/package.rs)",
     ),
     (
         "bash-completion",
@@ -87,27 +59,13 @@ const PACKAGES: &[(&str, &str)] = &[
     ("zsh", "completion scripts, checked by each shell"),
     ("fish", "completion scripts, checked by each shell"),
     ("elvish", "completion scripts, checked by each shell"),
-    ("gcc", "C programs the tests and the bench build"),
-];
-
-/// The library (the `pinns` package, without the command line's), as a
-/// runtime embedding it builds it: it compiles, its example builds, and
-/// its documentation, as docs.rs builds it, and the command line's have
-/// no warning (a broken or private link, a missing doc): each is run with
-/// `RUSTDOCFLAGS=-D warnings`, which only rustdoc reads.
-const LIBRARY_CHECKS: &[&[&str]] = &[
-    &["check", "-p", "pinns", "--lib"],
-    &["build", "-p", "pinns", "--example", "pin_pod"],
-    &[
-        "doc",
-        "--no-deps",
-        "-p",
-        "pinns",
-        "--lib",
-        "--features",
-        "serde",
-    ],
-    &["doc", "--no-deps", "-p", "pinns-cli"],
+    ("gcc", "the linker cargo runs, and the bench's C programs"),
+    (
+        "qemu-system-x86",
+        "Debian's kernels booted under QEMU (cargo xtask vm), with qboot",
+    ),
+    ("xz-utils", "6.12's kernel modules, unpacked for the guests"),
+    ("zstd", "6.12's kernel image, unpacked to boot it directly"),
 ];
 
 fn main() -> ExitCode {
@@ -115,23 +73,15 @@ fn main() -> ExitCode {
     let task = args.next();
     let rest: Vec<String> = args.collect();
     let result = match task.as_deref() {
-        Some("test") => setup()
-            .and_then(|()| check_library())
-            .and_then(|()| cargo_test(&rest))
-            // The real kernels come after the tests, whatever those said;
-            // not when ARGS narrow the run to some tests.
-            .and_then(|code| {
-                rest.is_empty()
-                    .then(vm::test_step)
-                    .unwrap_or(Ok(()))
-                    .map(|()| code)
-            }),
+        Some("test") => test::main(&rest),
+        Some("setup") => install_packages().map(|()| ExitCode::SUCCESS),
         Some("vm") => vm::main(&rest).map(|()| ExitCode::SUCCESS),
-        Some("setup") => setup().map(|()| ExitCode::SUCCESS),
+        Some("package") => package::main(&rest).map(|()| ExitCode::SUCCESS),
         Some("kernel") => as_kernel(&rest),
         _ => {
             eprintln!(
                 "usage: cargo xtask test [CARGO TEST ARGS...] | cargo xtask setup \
+                 | cargo xtask package deb|rpm [-o FILE] [--no-build] \
                  | cargo xtask kernel RELEASE -- CMD... | cargo xtask vm [5.10|6.1|6.12...]"
             );
             return ExitCode::from(2);
@@ -143,13 +93,6 @@ fn main() -> ExitCode {
     })
 }
 
-/// Installs what is missing; nothing when all is there.
-fn setup() -> Result<(), String> {
-    install_packages()?;
-    install_tool("cargo-deb", CARGO_DEB)?;
-    install_tool("cargo-generate-rpm", CARGO_GENERATE_RPM)
-}
-
 /// The checkout's root: this crate lives in `xtask/`.
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -158,22 +101,7 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Installs the cargo tool `name` (`cargo install ARGS`) into
-/// `target/tools`, where cli/tests/package.rs looks, unless it is there.
-fn install_tool(name: &str, args: &[&str]) -> Result<(), String> {
-    let tools = root().join("target/tools");
-    if tools.join("bin").join(name).exists() {
-        return Ok(());
-    }
-    eprintln!("xtask: installing {name} into {}", tools.display());
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(Command::new(cargo)
-        .args(["install", "--quiet", "--root"])
-        .arg(&tools)
-        .args(args))
-}
-
-/// Installs the missing Debian packages.
+/// Installs the missing Debian packages; nothing when all are there.
 fn install_packages() -> Result<(), String> {
     let missing = missing_packages()?;
     if missing.is_empty() {
@@ -226,18 +154,6 @@ fn missing_packages() -> Result<Vec<String>, String> {
         .collect())
 }
 
-/// Runs [`LIBRARY_CHECKS`], stopping at the first that fails.
-fn check_library() -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    for args in LIBRARY_CHECKS {
-        run(Command::new(&cargo)
-            .args(*args)
-            .current_dir(root())
-            .env("RUSTDOCFLAGS", "-D warnings"))?;
-    }
-    Ok(())
-}
-
 /// `kernel RELEASE [--] CMD...`: installs RELEASE's filter in this
 /// (single-threaded) process, then becomes CMD, which inherits it.
 fn as_kernel(args: &[String]) -> Result<ExitCode, String> {
@@ -254,29 +170,36 @@ fn as_kernel(args: &[String]) -> Result<ExitCode, String> {
     Err(format!("running {program}: {err}"))
 }
 
-/// `cargo test ARGS` at the checkout's root, where it means the library and
-/// the command line (the workspace's default members), wherever this runs.
-fn cargo_test(args: &[String]) -> Result<ExitCode, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .arg("test")
-        .args(args)
-        .current_dir(root())
-        .status()
-        .map_err(|e| format!("running cargo test: {e}"))?;
-    Ok(match status.code() {
-        Some(0) => ExitCode::SUCCESS,
-        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-        None => ExitCode::FAILURE,
-    })
+/// The cargo running this, for the commands it starts.
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
+/// Runs `cmd`, its output going where ours goes.
 fn run(cmd: &mut Command) -> Result<(), String> {
     let status = cmd.status().map_err(|e| format!("running {cmd:?}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
         Err(format!("{cmd:?} failed: {status}"))
+    }
+}
+
+/// Runs `cmd` and returns its stdout; on failure, the error carries its
+/// stderr too.
+fn run_output(cmd: &mut Command) -> Result<Vec<u8>, String> {
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("running {cmd:?}: {e}"))?;
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(format!(
+            "{cmd:?} failed: {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
     }
 }
 

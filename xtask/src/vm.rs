@@ -195,7 +195,9 @@ fn cargo() -> String {
 /// `cargo test` builds them: nothing to do after `cargo test`.
 fn build_tests() -> Result<Vec<(String, PathBuf)>, String> {
     let mut cmd = Command::new(cargo());
+    // The full suite's feature: e2e_pod is one of its tests.
     cmd.args(["test", "--quiet", "--no-run", "--message-format=json"])
+        .args(["--features", "system-tests"])
         .current_dir(crate::root())
         .stderr(Stdio::inherit());
     let tests: Vec<&str> = TESTS.iter().map(|(t, _)| *t).collect();
