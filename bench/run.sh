@@ -65,8 +65,8 @@ PINNS=$(readlink -f "$PINNS")
 if [ -z "$INPROC" ] && { [ -z "$ONLY" ] || [[ ,$ONLY, == *,inproc,* ]]; }; then
 	# The library as a runtime embeds it: no command-line crates. Unstripped,
 	# so that callgrind's report names the functions the bench looks for.
-	echo "run.sh: cargo build --release --example bench_inproc --no-default-features" >&2
-	(cd "$ROOT" && cargo build --release --example bench_inproc --no-default-features \
+	echo "run.sh: cargo build --release -p pinns --example bench_inproc" >&2
+	(cd "$ROOT" && cargo build --release -p pinns --example bench_inproc \
 		--config profile.release.strip=false)
 	INPROC=$ROOT/target/release/examples/bench_inproc
 fi

@@ -4,7 +4,7 @@
 //! with the library alone and drives it; see bench/README.md.
 //!
 //! ```text
-//! cargo build --release --example bench_inproc --no-default-features
+//! cargo build --release -p pinns --example bench_inproc
 //! bench_inproc serve DIR          one request per stdin line, `pin NAME` or
 //!                                 `unpin NAME`; answers `<ns> <status>` per line
 //! bench_inproc count DIR PINS UNPINS

@@ -16,7 +16,7 @@
 //! directories the example created are removed, and those that existed
 //! before, like `/run/netns`, are left.
 //!
-//! `tests/example.rs` runs [`pin_pod`] itself, including a failing run.
+//! `cli/tests/example.rs` runs [`pin_pod`] itself, including a failing run.
 
 use std::error::Error;
 use std::io::Write;

@@ -7,7 +7,8 @@
 //! `DIR = /run` the network pins are where `ip netns` looks. A pod's
 //! namespaces then persist with no "pause" process holding them.
 //!
-//! The `pinns` command line is a thin layer over these functions:
+//! The `pinns` command line (its own crate, `pinns-cli`, beside this one)
+//! is a thin layer over these functions:
 //! [`pin`](fn@pin) (with a [`Plan`]), [`unpin`](fn@unpin) (and
 //! [`unpin_all`], the teardown of a whole directory), [`list`](fn@list)
 //! (and [`identify`]), [`enter`](fn@enter) (and [`enter_with`]) and
@@ -24,10 +25,9 @@
 //!
 //! # Features
 //!
-//! - `cli` (default): the `pinns` binary's command line, with clap and
-//!   JSON output. A program that embeds the library turns it off:
-//!   `pinns = { version = "0.1", default-features = false }` builds with
-//!   rustix and libc alone.
+//! `pinns = "0.1"` builds with rustix and libc alone; no feature is on by
+//! default.
+//!
 //! - `serde`: `Serialize` for the results ([`Pinned`], [`Entry`],
 //!   [`Pruned`], ...), as the command line prints them with `--json`.
 //!
@@ -58,12 +58,6 @@
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-/// The `pinns` binary's command line: not part of the library's API (its
-/// items may change in any release). It is public, and hidden, so that the
-/// binary and the tests that check its definition share one copy.
-#[cfg(feature = "cli")]
-#[doc(hidden)]
-pub mod cli;
 mod enter;
 mod error;
 mod helper;

@@ -11,7 +11,7 @@
 //!   starts) as on kernel RELEASE (`4.18`, `5.4`, `5.10`, `5.14`, `6.1`,
 //!   `running`, or any `major.minor`): system calls, flags and ioctls newer
 //!   than it fail as that kernel fails them. The profiles and the table
-//!   behind them are in `tests/common/kernel.rs`, shared with the tests.
+//!   behind them are in `cli/tests/common/kernel.rs`, shared with the tests.
 
 mod package;
 mod test;
@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 /// The kernel profiles, one file for the tests and this command.
-#[path = "../../tests/common/kernel.rs"]
+#[path = "../../cli/tests/common/kernel.rs"]
 mod kernel;
 
 /// `cargo xtask vm`: the tests on real kernels under QEMU.
@@ -31,26 +31,26 @@ mod vm;
 const PACKAGES: &[(&str, &str)] = &[
     ("util-linux", "nsenter, unshare, setpriv, mount"),
     ("iproute2", "ip netns, ip link"),
-    ("runc", "containers joining pins (tests/e2e_pod.rs)"),
+    ("runc", "containers joining pins (cli/tests/e2e_pod.rs)"),
     ("busybox-static", "the containers' root filesystem"),
-    ("podman", "tests/neighbours.rs, docs/podman.sh"),
-    ("containerd", "tests/neighbours.rs, docs/containerd.sh"),
+    ("podman", "cli/tests/neighbours.rs, docs/podman.sh"),
+    ("containerd", "cli/tests/neighbours.rs, docs/containerd.sh"),
     (
         "containernetworking-plugins",
-        "tests/neighbours.rs, docs/cni.sh",
+        "cli/tests/neighbours.rs, docs/cni.sh",
     ),
     ("iptables", "the CNI portmap plugin"),
     ("iputils-ping", "docs/cni.sh"),
     ("curl", "docs/cni.sh"),
     ("jq", "docs/cni.sh"),
-    ("strace", "fault injection (tests/faults.rs)"),
-    ("mandoc", "man page lint (tests/man.rs)"),
-    ("groff-base", "man page lint (tests/man.rs)"),
+    ("strace", "fault injection (cli/tests/faults.rs)"),
+    ("mandoc", "man page lint (cli/tests/man.rs)"),
+    ("groff-base", "man page lint (cli/tests/man.rs)"),
     ("man-db", "man -w, for the Debian package's test"),
     (
         "rpm",
         "rpmbuild, which builds the .rpm (cargo xtask package rpm), and \
-         rpm -qp, -i --root and -e, which test it (tests/package.rs)",
+         rpm -qp, -i --root and -e, which test it (cli/tests/package.rs)",
     ),
     (
         "bash-completion",

@@ -528,7 +528,7 @@ fn write_mode(path: &Path, text: &str, mode: u32) -> Result<(), String> {
 
 /// Reads `name`, `version`, `description` and `license` from the
 /// `[package]` table of the checkout's Cargo.toml. Each is a one-line
-/// basic string there; tests/package.rs checks that the packages carry
+/// basic string there; cli/tests/package.rs checks that the packages carry
 /// what Cargo sees.
 fn meta() -> Result<Meta, String> {
     let path = root().join("Cargo.toml");

@@ -4,10 +4,10 @@
 //! In order: the Debian packages the suite runs programs from are
 //! installed when missing ([`crate::PACKAGES`]); the library is checked as
 //! a program embedding it builds it ([`LIBRARY_CHECKS`]); every test is
-//! built with the feature `system-tests`, which adds the tests plain
-//! `cargo test` leaves out (they need those packages, start daemons, or
-//! install packages); then the library's unit tests, each file of `tests/`
-//! and the doctests run, each as a `cargo test` of its own, so that one
+//! built with the command line's feature `system-tests`, which adds the
+//! tests plain `cargo test` leaves out (they need those packages, start
+//! daemons, or install packages); then the unit tests of the library and
+//! the command line, each file of `cli/tests/` and the doctests run, each as a `cargo test` of its own, so that one
 //! failing stops none of the others. Last comes one line per step and a
 //! list of every failure; the exit status is 1 if there was any.
 //!
@@ -21,26 +21,30 @@ use std::time::Instant;
 
 use crate::{cargo, install_packages, root};
 
-/// The library without the command line (`default-features = false`), as
-/// a runtime embedding it builds it: its example builds (the library with
-/// it), and its documentation, as docs.rs builds it, and the default
-/// build's have no warning (a broken or private link, a missing doc): each
-/// is run with `RUSTDOCFLAGS=-D warnings`, which only rustdoc reads.
+/// The library (the `pinns` package, without the command line's
+/// `pinns-cli`), as a runtime embedding it builds it: its example builds
+/// (the library with it), and its documentation, as docs.rs builds it,
+/// and the command line's have no warning (a broken or private link, a
+/// missing doc): each is run with `RUSTDOCFLAGS=-D warnings`, which only
+/// rustdoc reads.
 const LIBRARY_CHECKS: &[&[&str]] = &[
-    &["build", "--example", "pin_pod", "--no-default-features"],
+    &["build", "-p", "pinns", "--example", "pin_pod"],
     &[
         "doc",
         "--no-deps",
+        "-p",
+        "pinns",
         "--lib",
-        "--no-default-features",
         "--features",
         "serde",
     ],
-    &["doc", "--no-deps"],
+    &["doc", "--no-deps", "-p", "pinns", "-p", "pinns-cli"],
 ];
 
-/// The feature that builds the full suite's tests (Cargo.toml).
-const FULL: [&str; 2] = ["--features", "system-tests"];
+/// The feature that builds the full suite's tests (cli/Cargo.toml). At
+/// the checkout's root `cargo test` means both packages (the workspace's
+/// default members), and the feature is the command line's.
+const FULL: [&str; 2] = ["--features", "pinns-cli/system-tests"];
 
 pub fn main(args: &[String]) -> Result<ExitCode, String> {
     install_packages()?;
@@ -71,12 +75,12 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
             cmd
         };
         report.cargo(
-            "unit tests (src/)",
+            "unit tests (src/, cli/src/)",
             test().args(["--lib", "--examples"]).args(args),
         );
-        for name in test_files(&root().join("tests"))? {
+        for name in test_files(&root().join("cli/tests"))? {
             report.cargo(
-                &format!("tests/{name}.rs"),
+                &format!("cli/tests/{name}.rs"),
                 test().args(["--test", &name]).args(args),
             );
         }
@@ -97,7 +101,7 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
     Ok(report.summary())
 }
 
-/// The test targets cargo finds in `tests/`: each `NAME.rs` directly in it
+/// The test targets cargo finds in `cli/tests/`: each `NAME.rs` directly in it
 /// (its subdirectories are modules the tests share).
 fn test_files(dir: &Path) -> Result<Vec<String>, String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)

@@ -694,15 +694,15 @@ fn initramfs(kernel: &Prepared, tests: &str) -> Result<Vec<u8>, String> {
     Ok(cpio.finish())
 }
 
-/// The script PID 1 runs in the guest, in the checkout as cargo runs
-/// tests there, then powers off. Its lines are what [`Verdict`] reads.
+/// The script PID 1 runs in the guest, in the binary's package (cli/, of
+/// the checkout) as cargo runs its tests there, then powers off. Its lines are what [`Verdict`] reads.
 fn tests_script(binaries: &[(String, PathBuf)]) -> String {
     let mut s = String::new();
     s.push_str("export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
     s.push_str("export HOME=/root RUST_BACKTRACE=1\n");
     s.push_str(&format!(
         "cd {}\n",
-        quote(&crate::root().display().to_string())
+        quote(&crate::root().join("cli").display().to_string())
     ));
     s.push_str("echo \"pinns-vm: release $(uname -r), up $(cut -d' ' -f1 /proc/uptime) s\"\n");
     for (name, exe) in binaries {

@@ -280,7 +280,7 @@ fn parse_line(args: &[&str]) -> Result<String, clap::error::ErrorKind> {
         .chain(args.iter().copied())
         .map(Into::into)
         .collect();
-    pinns::cli::parse(argv)
+    pinns_cli::parse(argv)
         .map(|cli| format!("{cli:?}"))
         .map_err(|e| e.kind())
 }

@@ -1,10 +1,10 @@
 //! `pinns prune`: remove stale pins, saying what was removed and kept.
 
-use crate::cli::definition::PruneArgs;
+use crate::definition::PruneArgs;
 use crate::error::{Error, Result};
 
 pub fn run(args: &PruneArgs) -> Result<u8> {
-    let pruned = crate::prune::prune(&args.dir, args.dry_run)?;
+    let pruned = pinns::prune(&args.dir, args.dry_run)?;
     if args.json {
         super::print_unless_closed(&super::json(&pruned)?)?;
     } else {
@@ -23,5 +23,5 @@ pub fn run(args: &PruneArgs) -> Result<u8> {
             super::print_error(&format!("kept {}: {}", kept.path.display(), kept.why));
         }
     }
-    Error::collect(pruned.failed).map(|()| 0)
+    Error::collect(pruned.failed.into_iter().map(Error::from).collect()).map(|()| 0)
 }

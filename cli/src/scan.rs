@@ -5,7 +5,7 @@
 //! clap builds its whole command tree on every run, then parses: cold
 //! code, which would be most of a pin's user time. The table is that tree
 //! built once, at development time, and kept in step by
-//! `tests/fast_parse.rs`, which
+//! `cli/tests/fast_parse.rs`, which
 //! regenerates it and fails when the committed one differs (as for the man
 //! pages and completions). What the scan reads is therefore the same
 //! definition; what it *accepts* is a strict subset of clap's grammar:
@@ -20,7 +20,7 @@
 //! attached `-dDIR`, an unknown or repeated flag, help, version, a missing
 //! required argument, a value the field's type refuses) makes the scan
 //! answer `None`, and the next parse, which is clap's, takes the line: every
-//! message stays clap's own. `tests/fast_parse.rs` checks that whatever the
+//! message stays clap's own. `cli/tests/fast_parse.rs` checks that whatever the
 //! scan accepts, clap accepts with the same result.
 
 use std::cell::Cell;

@@ -1,5 +1,5 @@
 //! The command line, defined once: help, man pages, completions and the
-//! table the pin and unpin lines are read from (`src/cli/table.rs`) are
+//! table the pin and unpin lines are read from (`cli/src/table.rs`) are
 //! all generated from these definitions.
 //!
 //! With no subcommand, the arguments are those of `pin`: the command line
@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::ns::{Kind, KindSet};
+use pinns::{Kind, KindSet};
 
 /// The pin directory when `-d` is not given.
 pub const DEFAULT_DIR: &str = "/run";
@@ -42,7 +42,7 @@ Examples:
 
 // The usage lines, written out: clap's own would drop the argument of
 // each option (`[-d|--dir]`) and could not say that NAME is needed in one
-// of two spellings. `tests/man.rs` checks each option named here against
+// of two spellings. `cli/tests/man.rs` checks each option named here against
 // the definition, with its value name, and the man pages' SYNOPSIS is
 // these lines. TYPE is a namespace flag: -n -i -u -c -U -m -p -t.
 const USAGE: &str = "\

@@ -76,7 +76,7 @@
 //! own; a call the profile's kernel lacks only ever answers `ENOSYS` there
 //! and is not faulted. A scenario pinning what the profile or the kernel
 //! lacks (a time namespace before 5.6, a new PID namespace before 6.11)
-//! is not walked there: tests/kernels.rs asserts its one-line refusal.
+//! is not walked there: cli/tests/kernels.rs asserts its one-line refusal.
 //!
 //! Runs that would prove nothing another run does not are not made:
 //!
@@ -110,7 +110,7 @@
 //! close; the listing fails should pinns make one of its own), errors from
 //! `close` (Linux frees the descriptor anyway; the kill there is run), and
 //! the calls strace knows by number only, which it cannot inject into
-//! (statmount, failed in tests/propagation.rs).
+//! (statmount, failed in cli/tests/propagation.rs).
 
 mod common;
 
@@ -339,7 +339,7 @@ impl Scenario {
 
     /// What the scenario pins that neither `p` nor the kernel under it
     /// lacks, or what is missing: such a kernel refuses it in one line,
-    /// which tests/kernels.rs (`time_and_pid_namespaces_need_their_kernels`)
+    /// which cli/tests/kernels.rs (`time_and_pid_namespaces_need_their_kernels`)
     /// asserts under every profile.
     fn lacks(&self, p: &Profile) -> Option<&'static str> {
         if self.pin.contains(&"--time") && !(p.has_time_ns() && kernel::has_time_ns()) {
@@ -723,7 +723,7 @@ fn cases<'p>(p: &'p Profile, s: &'static Scenario, calls: &Calls) -> (Vec<Case<'
     for (call, n) in most {
         // strace names a call newer than itself by number only
         // (`syscall_0x1c9`, statmount, for Debian 12's strace 6.1), and
-        // cannot inject into it: tests/propagation.rs fails that one with
+        // cannot inject into it: cli/tests/propagation.rs fails that one with
         // a seccomp filter instead.
         if NOT_FAULTED.contains(&call) || call.starts_with("syscall_0x") {
             continue;

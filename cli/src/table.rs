@@ -1,5 +1,5 @@
 //! The clap definition's arguments, as data (see `super::scan`).
-//! GENERATED from `Cli::command()` by `tests/fast_parse.rs`, which fails
+//! GENERATED from `Cli::command()` by `cli/tests/fast_parse.rs`, which fails
 //! while this file is out of date. Do not edit; refresh it with
 //!   PINNS_UPDATE_PARSE_TABLE=1 cargo test --test fast_parse
 

@@ -233,7 +233,7 @@ fn exec_runs_inside_and_passes_exit_codes() {
     ]);
     assert_eq!(stdout(&out).trim(), format!("net:[{}]", own_ns("net")));
     // With a pid pin the command runs as a child, and the status still
-    // passes. Before 6.11 a new one is refused in one line (tests/kernels.rs
+    // passes. Before 6.11 a new one is refused in one line (cli/tests/kernels.rs
     // runs a command in a running process's pinned one on every kernel).
     if common::kernel::has_pid_ns_ioctl() {
         d.must(&["-f", "ep", "--pid", "--net"]);
@@ -464,7 +464,7 @@ impl Drop for IpNetns {
 fn run_doc(script: &str, args: &[&str]) -> String {
     must(
         Command::new("sh")
-            .arg(format!("{}/docs/{script}", env!("CARGO_MANIFEST_DIR")))
+            .arg(repo_root().join("docs").join(script))
             .args(args)
             .env("PINNS", PINNS),
     )
@@ -474,15 +474,15 @@ fn run_doc(script: &str, args: &[&str]) -> String {
 /// The README's examples, run as written.
 #[test]
 fn readme_examples_run() {
-    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/");
+    let readme = fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let docs = repo_root().join("docs");
     for script in [
         "pod-namespaces.sh",
         "ip-netns-style.sh",
         "who-is-in-a-pod.sh",
         "leaked-pins.sh",
     ] {
-        let text = fs::read_to_string(format!("{docs}{script}")).unwrap();
+        let text = fs::read_to_string(docs.join(script)).unwrap();
         let body: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
         assert!(
             readme.contains(&body),
@@ -543,7 +543,7 @@ fn readme_examples_run() {
     let pod = unique("leak");
     let out = must(
         Command::new("sh")
-            .arg(format!("{docs}leaked-pins.sh"))
+            .arg(docs.join("leaked-pins.sh"))
             .args([d.path().to_str().unwrap(), &pod])
             .env("PINNS", PINNS),
     );

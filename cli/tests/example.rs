@@ -12,7 +12,7 @@
 //! the machine either.
 
 #[allow(dead_code)] // its `main` is the example's, not ours
-#[path = "../examples/pin_pod.rs"]
+#[path = "../../examples/pin_pod.rs"]
 mod pin_pod;
 
 mod common;

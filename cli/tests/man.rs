@@ -1,11 +1,11 @@
 //! The man pages in `man/`: generated, committed, and checked.
 //!
-//! A page is clap_mangen's rendering of the clap definition in `src/cli/definition.rs`
+//! A page is clap_mangen's rendering of the clap definition in `cli/src/definition.rs`
 //! (NAME, SYNOPSIS, DESCRIPTION, OPTIONS and, in pinns(8), the list of
 //! subcommands) followed by its hand-written sections, kept in
 //! `man/extra/<page>.roff` (EXIT STATUS, FILES, NOTES, EXAMPLES, SEE ALSO,
 //! in that order: the order of man-pages(7)). Edit the help text in
-//! `src/cli/definition.rs` or a fragment in `man/extra/`, never `man/*.8`, and refresh
+//! `cli/src/definition.rs` or a fragment in `man/extra/`, never `man/*.8`, and refresh
 //! the pages with
 //!
 //! ```text
@@ -25,11 +25,11 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use clap::{CommandFactory, Parser};
-use pinns::cli::Cli;
+use pinns_cli::Cli;
 
 /// The manual section: pinns mounts and unshares, an administrator's tool.
 const SECTION: &str = "8";
@@ -45,7 +45,7 @@ const HAND_WRITTEN: [&str; 5] = ["EXIT STATUS", "FILES", "NOTES", "EXAMPLES", "S
 const REFRESH: &str = "PINNS_UPDATE_MAN=1 cargo test --test man";
 
 fn man_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("man")
+    common::repo_root().join("man")
 }
 
 fn extra_dir() -> PathBuf {
@@ -92,7 +92,7 @@ fn render(cmd: clap::Command) -> (String, String) {
     });
 
     let mut out: Vec<u8> = format!(
-        ".\\\" Generated from src/cli/definition.rs and man/extra/{name}.roff: do not edit.\n\
+        ".\\\" Generated from cli/src/definition.rs and man/extra/{name}.roff: do not edit.\n\
          .\\\" To refresh: {REFRESH}\n"
     )
     .into_bytes();
@@ -267,7 +267,7 @@ fn committed_pages_are_up_to_date() {
     }
     assert!(
         problems.is_empty(),
-        "{}\nThe man pages are generated from src/cli/definition.rs and man/extra/*.roff; \
+        "{}\nThe man pages are generated from cli/src/definition.rs and man/extra/*.roff; \
          refresh them with:\n\n    {REFRESH}\n",
         problems.join("\n")
     );
@@ -573,7 +573,7 @@ fn help_and_synopsis_show_the_usage_lines_with_their_arguments() {
 // same as the pages and the definition.
 
 fn repo_file(path: &str) -> String {
-    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let full = common::repo_root().join(path);
     fs::read_to_string(&full).unwrap_or_else(|e| panic!("reading {path}: {e}"))
 }
 
@@ -583,7 +583,7 @@ const DOCUMENTS: [&str; 3] = ["README.md", "docs/CLI.md", "man/README.md"];
 
 #[test]
 fn every_link_stays_in_the_repository() {
-    let root = fs::canonicalize(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let root = fs::canonicalize(common::repo_root()).unwrap();
     for doc in DOCUMENTS {
         let text = repo_file(doc);
         assert!(
@@ -746,7 +746,7 @@ fn the_readme_install_steps_work_on_a_bare_prefix() {
             .replace("/usr/local", usr_local.to_str().unwrap());
         let out = Command::new("sh")
             .args(["-c", &step])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(common::repo_root())
             .output()
             .unwrap();
         assert!(

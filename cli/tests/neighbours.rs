@@ -143,7 +143,7 @@ struct Run {
 fn run_script(script: &str, args: &[&str], private: &[&str]) -> Run {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     become_subreaper();
-    let path = format!("{}/docs/{script}", env!("CARGO_MANIFEST_DIR"));
+    let path = repo_root().join("docs").join(script);
     let before = MachineState::read();
 
     let mut cmd = if private.is_empty() {
@@ -212,8 +212,8 @@ fn run_script(script: &str, args: &[&str], private: &[&str]) -> Run {
 
 /// The README shows the script as it is.
 fn assert_in_readme(script: &str) {
-    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let text = fs::read_to_string(format!("{}/docs/{script}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let readme = fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let text = fs::read_to_string(repo_root().join("docs").join(script)).unwrap();
     assert!(
         readme.contains(&text),
         "README.md does not show docs/{script} as it is"

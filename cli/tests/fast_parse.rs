@@ -1,7 +1,7 @@
-//! The table scan (`pinns::cli::try_table`) against the full clap
+//! The table scan (`pinns_cli::try_table`) against the full clap
 //! definition (`Cli::command()`), so that they can never drift:
 //!
-//! - the table the scan reads (`src/cli/table.rs`) is what the definition
+//! - the table the scan reads (`cli/src/table.rs`) is what the definition
 //!   generates now;
 //! - whatever the scan accepts, the full definition accepts with the same
 //!   result (compared as `Debug` text), over a table of command lines,
@@ -18,7 +18,7 @@ use std::ffi::OsString;
 use std::fmt::Write as _;
 
 use clap::{ArgAction, CommandFactory};
-use pinns::cli::Cli;
+use pinns_cli::Cli;
 use proptest::prelude::*;
 
 fn argv(args: &[&str]) -> Vec<OsString> {
@@ -39,8 +39,8 @@ enum Answered {
 /// definition refuses or reads differently. Returns which one answered.
 fn answered(args: &[&str]) -> Answered {
     let argv = argv(args);
-    let full = pinns::cli::try_full(&argv);
-    match (pinns::cli::try_table(&argv), &full) {
+    let full = pinns_cli::try_full(&argv);
+    match (pinns_cli::try_table(&argv), &full) {
         (None, _) => Answered::Clap,
         (Some(table), Ok(full)) => {
             assert_eq!(format!("{table:?}"), format!("{full:?}"), "table: {args:?}");
@@ -320,8 +320,8 @@ const TABLE_ANSWERED: &[&[&str]] = &[
 fn the_cheap_parse_answers_the_common_lines_as_clap_does() {
     for args in ANSWERED {
         answered(args);
-        if let Err(e) = pinns::cli::try_full(&argv(args)) {
-            panic!("{args:?}: {}", pinns::cli::message(&e));
+        if let Err(e) = pinns_cli::try_full(&argv(args)) {
+            panic!("{args:?}: {}", pinns_cli::message(&e));
         }
     }
     for args in TABLE_ANSWERED {
@@ -333,10 +333,10 @@ fn the_cheap_parse_answers_the_common_lines_as_clap_does() {
 /// name, and for `exec -f NAME`, every word the command's.
 #[test]
 fn a_name_given_as_a_word_or_with_f_is_one_name() {
-    use pinns::cli::Command;
+    use pinns_cli::Command;
     let parse = |args: &[&str]| {
-        pinns::cli::parse(argv(args))
-            .unwrap_or_else(|e| panic!("{args:?}: {}", pinns::cli::message(&e)))
+        pinns_cli::parse(argv(args))
+            .unwrap_or_else(|e| panic!("{args:?}: {}", pinns_cli::message(&e)))
     };
     for args in [
         &["pin", "pod", "--net"][..],
@@ -549,14 +549,14 @@ fn built() -> clap::Command {
     cli
 }
 
-const TABLE: &str = "src/cli/table.rs";
+const TABLE: &str = "src/table.rs";
 
-/// `src/cli/table.rs` as the definition generates it now.
+/// `cli/src/table.rs` as the definition generates it now.
 fn render_table() -> String {
     let cli = built();
     let mut out = String::from(
         "//! The clap definition's arguments, as data (see `super::scan`).\n\
-         //! GENERATED from `Cli::command()` by `tests/fast_parse.rs`, which fails\n\
+         //! GENERATED from `Cli::command()` by `cli/tests/fast_parse.rs`, which fails\n\
          //! while this file is out of date. Do not edit; refresh it with\n\
          //!   PINNS_UPDATE_PARSE_TABLE=1 cargo test --test fast_parse\n\
          \n\
@@ -667,7 +667,7 @@ fn help_version_and_errors_are_left_to_the_full_definition() {
         let answered = agree(args);
         // Those the full definition refuses must not be answered cheaply
         // (`agree` checks that); the rest may be, if equal.
-        if pinns::cli::try_full(&argv(args)).is_err() {
+        if pinns_cli::try_full(&argv(args)).is_err() {
             assert!(!answered, "{args:?}");
         }
     }
@@ -680,11 +680,11 @@ fn help_version_and_errors_are_left_to_the_full_definition() {
 #[test]
 fn the_binary_prints_what_the_full_definition_prints() {
     for args in LEFT_TO_CLAP {
-        let Err(err) = pinns::cli::parse(argv(args)) else {
+        let Err(err) = pinns_cli::parse(argv(args)) else {
             continue;
         };
         let out = common::pinns(args);
-        let text = pinns::cli::message(&err);
+        let text = pinns_cli::message(&err);
         let (want_out, want_err) = if err.use_stderr() {
             (String::new(), text)
         } else {

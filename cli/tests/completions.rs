@@ -20,7 +20,7 @@
 mod common;
 
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use common::{PinDir, pinns_command};
@@ -455,7 +455,7 @@ fn fish_completes_pin_names_and_pids() {
 /// `PINNS_UPDATE_COMPLETIONS=1 cargo test --test completions`.
 #[test]
 fn committed_scripts_are_up_to_date() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("completions");
+    let dir = common::repo_root().join("completions");
     for (shell, file) in [
         ("bash", "pinns.bash"),
         ("zsh", "_pinns"),

@@ -12,7 +12,7 @@ use clap::{Arg, CommandFactory};
 use clap_complete::Shell;
 
 use super::definition::{Cli, DEFAULT_DIR};
-use crate::ns::Kind;
+use pinns::Kind;
 
 const BASH: &str = include_str!("complete/pinns.bash");
 const ZSH: &str = include_str!("complete/pinns.zsh");

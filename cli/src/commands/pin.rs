@@ -1,14 +1,15 @@
 //! `pinns [pin]`: the CRI-O command line.
 
-use crate::cli::definition::PinArgs;
+use crate::definition::PinArgs;
 use crate::error::{Error, Result};
-use crate::pin::{Creator, Pinned};
-use crate::plan::{Plan, Source, TypeDirs};
-use crate::sysctl::Sysctl;
+use pinns::{Creator, Pinned, Plan, Source, Sysctl, TypeDirs};
 
 /// Builds the plan from the flags, checking all of them before any work.
 pub fn plan(args: &PinArgs, type_dirs: TypeDirs) -> Result<Plan> {
-    let name = args.name.as_deref().expect("cli::resolve gives pin a name");
+    let name = args
+        .name
+        .as_deref()
+        .ok_or_else(|| Error::Usage("a pin name is required: -f/--filename NAME".into()))?;
     let mut builder = Plan::builder(&args.dir, name).type_dirs(type_dirs);
     for (kind, host) in args.kinds() {
         builder = if host {
@@ -37,7 +38,7 @@ pub fn plan(args: &PinArgs, type_dirs: TypeDirs) -> Result<Plan> {
     if let Some(secs) = args.boottime {
         builder = builder.boottime(secs);
     }
-    builder.loopback(args.loopback).build()
+    Ok(builder.loopback(args.loopback).build()?)
 }
 
 /// Pins as the flags say; `type_dirs` is CRI-O's footprint for its command
@@ -46,15 +47,15 @@ pub fn run(args: &PinArgs, type_dirs: TypeDirs) -> Result<u8> {
     let plan = plan(args, type_dirs)?;
     // This process exits next: its own thread may stay in the new
     // namespaces, which spares starting another.
-    let pinned = crate::pin::pin_with(&plan, Creator::CallingThread)?;
+    let pinned = pinns::pin_with(&plan, Creator::CallingThread)?;
     // All or nothing: exit 1 must leave nothing, so a report that cannot
     // be written, to a closed pipe too, undoes the pins (each is this
     // call's: pin refuses a path that already holds one).
     report(args, &plan, &pinned).map_err(|err| {
         let kinds = pinned.iter().map(|p| p.kind).collect();
-        match crate::unpin::unpin(plan.dir(), plan.name(), kinds) {
+        match pinns::unpin(plan.dir(), plan.name(), kinds) {
             Ok(_) => err,
-            Err(teardown) => Error::Many(vec![err, teardown]),
+            Err(teardown) => Error::Many(vec![err, teardown.into()]),
         }
     })?;
     Ok(0)

@@ -1,13 +1,13 @@
 //! `pinns list`: a table for people, JSON for programs.
 
-use crate::cli::definition::ListArgs;
+use crate::definition::ListArgs;
 use crate::error::Result;
-use crate::list::{Entry, PinInfo, State};
+use pinns::{Entry, Kind, State};
 
 pub fn run(args: &ListArgs) -> Result<u8> {
     let mut entries = match args.pid {
-        Some(pid) => crate::list::identify(&args.dir, pid)?,
-        None => crate::list::list(&args.dir)?,
+        Some(pid) => pinns::identify(&args.dir, pid)?,
+        None => pinns::list(&args.dir)?,
     };
     if let Some(name) = &args.name {
         entries.retain(|entry| entry.name == *name);
@@ -33,28 +33,52 @@ pub fn run(args: &ListArgs) -> Result<u8> {
 /// how many processes are in the namespace, `-` for a path that holds
 /// none; what is not a pin says why after it, in prune's words.
 fn table(entries: &[Entry]) -> String {
-    if entries.is_empty() {
+    let rows: Vec<Row> = entries
+        .iter()
+        .flat_map(|entry| {
+            entry.pins.iter().map(|pin| Row {
+                name: &entry.name,
+                kind: pin.kind,
+                inode: pin.inode,
+                state: pin.state,
+                procs: pin.pids.len(),
+                why: pin.why.as_deref(),
+            })
+        })
+        .collect();
+    render(&rows)
+}
+
+/// What the table shows of one pin (the library's `PinInfo` and the
+/// name of its `Entry`).
+struct Row<'a> {
+    name: &'a str,
+    kind: Kind,
+    inode: u64,
+    state: State,
+    procs: usize,
+    why: Option<&'a str>,
+}
+
+fn render(rows: &[Row]) -> String {
+    if rows.is_empty() {
         return String::new();
     }
-    let width = entries
+    let width = rows
         .iter()
-        .map(|e| e.name.escape_debug().to_string().len())
+        .map(|r| r.name.escape_debug().to_string().len())
         .max()
         .unwrap_or(0)
         .max(4);
-    let state_of = |pin: &PinInfo| match pin.state {
-        State::Live => ("live", pin.pids.len().to_string()),
+    let state_of = |row: &Row| match row.state {
+        State::Live => ("live", row.procs.to_string()),
         State::Stale => ("stale", "-".to_string()),
         State::NotAPin => ("not-a-pin", "-".to_string()),
-        State::Dead => ("dead", pin.pids.len().to_string()),
+        State::Dead => ("dead", row.procs.to_string()),
     };
-    let pins = || {
-        entries
-            .iter()
-            .flat_map(|e| e.pins.iter().map(move |p| (e, p)))
-    };
-    let state_width = pins()
-        .map(|(_, p)| state_of(p).0.len())
+    let state_width = rows
+        .iter()
+        .map(|r| state_of(r).0.len())
         .max()
         .unwrap_or(0)
         .max(5);
@@ -62,20 +86,16 @@ fn table(entries: &[Entry]) -> String {
         "{:width$}  {:6}  {:>10}  {:state_width$}  PROCS\n",
         "NAME", "TYPE", "INODE", "STATE"
     );
-    for (entry, pin) in pins() {
-        let (state, procs) = state_of(pin);
-        let why = pin
-            .why
-            .as_deref()
-            .map(|w| format!("  ({w})"))
-            .unwrap_or_default();
+    for row in rows {
+        let (state, procs) = state_of(row);
+        let why = row.why.map(|w| format!("  ({w})")).unwrap_or_default();
         out.push_str(&format!(
             "{:width$}  {:6}  {:>10}  {state:state_width$}  {procs:>5}{why}\n",
             // A name made by someone else may hold a newline: escaped,
             // it stays on its line.
-            entry.name.escape_debug().to_string(),
-            pin.kind.name(),
-            pin.inode
+            row.name.escape_debug().to_string(),
+            row.kind.name(),
+            row.inode
         ));
     }
     out
@@ -84,37 +104,27 @@ fn table(entries: &[Entry]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::list::PinInfo;
-    use crate::ns::Kind;
 
-    fn pin(kind: Kind, inode: u64, state: State, pids: &[u32]) -> PinInfo {
-        PinInfo {
+    fn row(name: &str, kind: Kind, inode: u64, state: State, procs: usize) -> Row<'_> {
+        Row {
+            name,
             kind,
-            path: format!("/run/{}/x", kind.dir()).into(),
             inode,
             state,
+            procs,
             why: None,
-            pids: pids.to_vec(),
         }
     }
 
     #[test]
     fn table_appends_procs_and_dashes_stale_pins() {
-        let entries = [
-            Entry {
-                name: "pod1".into(),
-                pins: vec![
-                    pin(Kind::Net, 4026532179, State::Live, &[10, 20]),
-                    pin(Kind::Uts, 4026532178, State::Live, &[]),
-                ],
-            },
-            Entry {
-                name: "gone".into(),
-                pins: vec![pin(Kind::Net, 1573, State::Stale, &[])],
-            },
+        let rows = [
+            row("pod1", Kind::Net, 4026532179, State::Live, 2),
+            row("pod1", Kind::Uts, 4026532178, State::Live, 0),
+            row("gone", Kind::Net, 1573, State::Stale, 0),
         ];
         assert_eq!(
-            table(&entries),
+            render(&rows),
             "NAME  TYPE         INODE  STATE  PROCS\n\
              pod1  net     4026532179  live       2\n\
              pod1  uts     4026532178  live       0\n\

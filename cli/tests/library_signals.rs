@@ -87,7 +87,7 @@ fn plans(dir: &Path, name: &str) -> Vec<(Plan, Vec<Kind>)> {
         ),
         // A new PID namespace only where the kernel can pin one (6.11),
         // and a time namespace only from 5.6: before, they are refused
-        // (tests/kernels.rs checks how).
+        // (cli/tests/kernels.rs checks how).
         if !common::kernel::has_time_ns() {
             (
                 Plan::builder(dir, name)

@@ -28,3 +28,14 @@ pub use pin_dir::*;
 pub use pins::*;
 pub use procs::*;
 pub use run::*;
+
+use std::path::Path;
+
+/// The repository's root, one level above this package (cli/): where the
+/// library, man/, completions/, docs/, README.md, examples/, bench/ and
+/// the workspace's target/ are.
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the command line's package is cli/, inside the repository")
+}

@@ -1,4 +1,8 @@
-//! The `pinns` command line: the binary's, built with the `cli` feature.
+//! The `pinns` command line, over the `pinns` library's public API. It is
+//! this crate's library, not part of the binary alone, so that the binary
+//! and the tests that check the definition (the man pages, the
+//! completions, the parse table) share one copy; it is no API, and its
+//! items may change in any release.
 //!
 //! - `definition`: the clap definition, the one source of `--help`, the
 //!   man pages, the shell completions and the parse table;
@@ -9,11 +13,16 @@
 //! - `complete`: the shell completion scripts, clap's with pin names and
 //!   pids completed from the system;
 //! - `commands`: one file per subcommand, turning its arguments into
-//!   library calls and printing the result.
+//!   library calls and printing the result;
+//! - `error`: what a command failed with, the library's answer or the
+//!   command line's own.
+
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod commands;
 mod complete;
 mod definition;
+mod error;
 mod scan;
 mod spec;
 #[rustfmt::skip]
@@ -45,8 +54,8 @@ pub fn main() -> u8 {
     match commands::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            commands::print_error(&commands::explain(&err));
-            if err.is_invalid() { 2 } else { 1 }
+            commands::print_error(&err.to_string());
+            if err.is_usage() { 2 } else { 1 }
         }
     }
 }

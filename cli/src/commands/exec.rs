@@ -3,8 +3,8 @@
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::Command;
 
-use crate::cli::definition::ExecArgs;
-use crate::error::Result;
+use crate::definition::ExecArgs;
+use crate::error::{Error, Result};
 
 /// Exit status when the command could not be run (as env(1) and nsenter(1)).
 const CANNOT_RUN: u8 = 126;
@@ -14,23 +14,25 @@ const NOT_FOUND: u8 = 127;
 pub fn run(args: &ExecArgs) -> Result<u8> {
     // `cli::resolve` gives exec a name, as -f or NAME.
     let name = args.name.as_deref().unwrap_or_default();
-    let entered =
-        crate::enter::enter_with(&args.dir, name, args.types.kinds(), !args.no_netns_mounts)?;
-    let (program, rest) = (args.command.split_first()).expect("cli::resolve gives exec a command");
+    let entered = pinns::enter_with(&args.dir, name, args.types.kinds(), !args.no_netns_mounts)?;
+    let (program, rest) = (args.command.split_first())
+        .ok_or_else(|| Error::Usage("no command given: pinns exec NAME -- CMD...".into()))?;
     let mut command = Command::new(program);
     command.args(rest);
     let shown = program.to_string_lossy();
     let failed = |e: std::io::Error| {
         // The kernel's ENOMEM here means the pinned pid namespace's init
         // has exited, after which it lets no process in.
-        let hint = if entered.kinds.contains(crate::ns::Kind::Pid)
-            && e.raw_os_error() == Some(libc::ENOMEM)
-        {
-            " (the pid namespace's first process has exited; the kernel lets no new process in)"
-        } else {
-            ""
-        };
-        super::print_error(&format!("executing {shown}: {}{hint}", describe(&e)));
+        let hint =
+            if entered.kinds.contains(pinns::Kind::Pid) && e.raw_os_error() == Some(libc::ENOMEM) {
+                " (the pid namespace's first process has exited; the kernel lets no new process in)"
+            } else {
+                ""
+            };
+        super::print_error(&format!(
+            "executing {shown}: {}{hint}",
+            crate::error::describe(&e)
+        ));
         if e.kind() == std::io::ErrorKind::NotFound {
             NOT_FOUND
         } else {
@@ -51,17 +53,7 @@ pub fn run(args: &ExecArgs) -> Result<u8> {
     let code = match (status.code(), status.signal()) {
         (Some(code), _) => code,
         (None, Some(signal)) => 128 + signal,
-        // wait(2) reports a child that ended, by a code or a signal.
-        (None, None) => unreachable!("{shown} ended without a status"),
+        (None, None) => return Err(Error::Failed(format!("{shown}: ended without a status"))),
     };
     Ok(code.clamp(0, 255) as u8)
-}
-
-/// The error's description without Rust's "(os error N)" suffix.
-fn describe(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error") {
-        Some(end) => text[..end].to_string(),
-        None => text,
-    }
 }

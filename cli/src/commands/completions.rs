@@ -1,10 +1,10 @@
 //! `pinns completions SHELL`: a completion script from the clap definition
 //! (`cli::complete`).
 
-use crate::cli::definition::CompletionsArgs;
+use crate::definition::CompletionsArgs;
 use crate::error::Result;
 
 pub fn run(args: &CompletionsArgs) -> Result<u8> {
-    super::print_unless_closed(&crate::cli::complete::script(args.shell))?;
+    super::print_unless_closed(&crate::complete::script(args.shell))?;
     Ok(0)
 }

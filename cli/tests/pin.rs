@@ -288,7 +288,7 @@ fn mntns_is_one_unbindable_self_mount_after_32_parallel_pins() {
 
 /// With `pinns pin`, on a private holding mount (set up here, so the
 /// host's own propagation does not matter; on a shared one only the pins
-/// are mounted, which tests/propagation.rs checks) each type directory is
+/// are mounted, which cli/tests/propagation.rs checks) each type directory is
 /// one shared self-bind, however many pins it holds.
 #[test]
 fn type_dirs_are_shared_mounts_of_their_own() {
@@ -795,7 +795,7 @@ fn crio_1_21_to_1_23_joined_sysctls() {
             .chain(argv.iter().copied())
             .map(Into::into)
             .collect();
-        let table = pinns::cli::try_table(&full).expect("the table reads CRI-O's line");
+        let table = pinns_cli::try_table(&full).expect("the table reads CRI-O's line");
         assert_eq!(table.pin.sysctls, [joined], "{release}");
         run(pinns_command().args(&argv)).assert_silent_success();
         assert_eq!(

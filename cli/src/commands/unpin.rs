@@ -1,14 +1,13 @@
 //! `pinns unpin`: one NAME's pins, or with `--all` every pin under DIR and
 //! the mounts pinns made there.
 
-use crate::cli::definition::UnpinArgs;
-use crate::error::Result;
-use crate::mount::Removed;
-use crate::unpin::Unpinned;
+use crate::definition::UnpinArgs;
+use crate::error::{Error, Result};
+use pinns::{Removed, Unpinned};
 
 pub fn run(args: &UnpinArgs) -> Result<u8> {
     if args.all {
-        let done = crate::unpin::unpin_all(&args.dir)?;
+        let done = pinns::unpin_all(&args.dir)?;
         if args.verbose {
             let mut lines = report(&done.unpinned);
             for dir in &done.unmounted {
@@ -24,8 +23,8 @@ pub fn run(args: &UnpinArgs) -> Result<u8> {
     let name = args
         .name
         .as_deref()
-        .expect("cli::resolve gives unpin a name or --all");
-    let removed = crate::unpin::unpin(&args.dir, name, args.types.kinds())?;
+        .ok_or_else(|| Error::Usage("a pin name is required: -f/--filename NAME".into()))?;
+    let removed = pinns::unpin(&args.dir, name, args.types.kinds())?;
     if args.verbose {
         let lines = if removed.is_empty() {
             format!(
