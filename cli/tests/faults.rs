@@ -610,6 +610,10 @@ struct Case<'p> {
 /// "not reached" by its own log.
 const MARGIN: usize = 2;
 
+/// The call pinns waits on its helper's pipe with: rustix's `poll` is
+/// ppoll(2).
+const HELPER_POLL: &str = "ppoll";
+
 /// What of a listing is not faulted.
 #[derive(Default)]
 struct Unfaulted {
@@ -641,6 +645,7 @@ const LEAVES_NOTHING: &[&str] = &[
     "read",
     "pread64",
     "poll",
+    "ppoll",
     "lseek",
     "readlink",
     "readlinkat",
@@ -706,7 +711,7 @@ fn cases<'p>(p: &'p Profile, s: &'static Scenario, calls: &Calls) -> (Vec<Case<'
     // Without pidfds (before 5.3) pinns waits on its helper in slices and
     // asks waitid between them; whether a slice runs out depends on the
     // timing, so waitid is walked even when the listing made none.
-    let slices = !p.has_syscall("pidfd_open") && most.contains_key("poll");
+    let slices = !p.has_syscall("pidfd_open") && most.contains_key(HELPER_POLL);
     if slices {
         most.entry("waitid").or_insert(0);
     }
@@ -746,7 +751,7 @@ fn cases<'p>(p: &'p Profile, s: &'static Scenario, calls: &Calls) -> (Vec<Case<'
             .sum::<usize>();
         let kills = kill_at(calls, call, &walked);
         let moves =
-            (call == "read" && calls.mountinfo) || (slices && (call == "poll" || call == "waitid"));
+            (call == "read" && calls.mountinfo) || (slices && (call == HELPER_POLL || call == "waitid"));
         let last = if moves { n.max(skip + 1) + MARGIN } else { n };
         for when in skip + 1..=last {
             let mut faults = Vec::new();
@@ -927,8 +932,9 @@ fn run_with(roots: &Roots, case: &Case, injector: Injector) -> Result<Outcome, S
         injects.push(case.fault.inject(&case.call, case.when));
     }
     if case.slice_timeout {
-        trace.push_str(",poll");
-        injects.push("inject=poll:retval=0:when=1".to_string());
+        trace.push(',');
+        trace.push_str(HELPER_POLL);
+        injects.push(format!("inject={HELPER_POLL}:retval=0:when=1"));
     }
     let mut args = vec!["-f", "-qq", "-o", log_arg, "-e", &trace];
     for inject in &injects {

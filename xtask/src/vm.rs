@@ -671,7 +671,7 @@ impl Cpio {
 /// The initramfs of `kernel`, its test list `tests` as `/tests`. The
 /// kernel opens `/dev/console` for init before anything is mounted, so
 /// the node is in the archive.
-fn initramfs(kernel: &Prepared, tests: &str) -> Result<Vec<u8>, String> {
+fn initramfs(kernel: &Prepared, tests: &str, keep: &str) -> Result<Vec<u8>, String> {
     let busybox = std::fs::read("/bin/busybox")
         .map_err(|e| format!("reading /bin/busybox (Debian's busybox-static): {e}"))?;
     let mut cpio = Cpio::new();
@@ -682,6 +682,7 @@ fn initramfs(kernel: &Prepared, tests: &str) -> Result<Vec<u8>, String> {
     cpio.file("bin/busybox", 0o755, &busybox);
     cpio.file("init", 0o755, INIT.as_bytes());
     cpio.file("tests", 0o644, tests.as_bytes());
+    cpio.file("keep", 0o644, keep.as_bytes());
     let mods = kernel.dir.join("modules");
     let order = std::fs::read_to_string(mods.join("order"))
         .map_err(|e| format!("reading {}: {e}", mods.join("order").display()))?;
@@ -692,6 +693,25 @@ fn initramfs(kernel: &Prepared, tests: &str) -> Result<Vec<u8>, String> {
         cpio.file(&format!("modules/{m}"), 0o644, &data);
     }
     Ok(cpio.finish())
+}
+
+/// The host's directories the guest must see as they are, one a line:
+/// the checkout and the directory the test executables and `pinns` were
+/// built in. Either may lie where the guest mounts a tmpfs (a checkout
+/// under /tmp, as a CI's fresh clone may be), so init carries them over
+/// those mounts.
+fn kept_dirs(binaries: &[(String, PathBuf)]) -> String {
+    let root = crate::root();
+    let mut dirs = vec![root.clone()];
+    // target/debug/deps/NAME-HASH: target/debug holds `pinns` too.
+    for (_, exe) in binaries {
+        if let Some(built) = exe.parent().and_then(Path::parent)
+            && !dirs.iter().any(|d| built.starts_with(d))
+        {
+            dirs.push(built.to_path_buf());
+        }
+    }
+    dirs.iter().map(|d| format!("{}\n", d.display())).collect()
 }
 
 /// The script PID 1 runs in the guest, in the binary's package (cli/, of
@@ -869,7 +889,11 @@ fn guest(
     log: &Path,
 ) -> Result<Vec<String>, String> {
     let initrd = dir.join(format!("{}.initramfs", kernel.release));
-    write(&initrd, &initramfs(kernel, &tests_script(binaries))?)?;
+    let keep = kept_dirs(binaries);
+    write(
+        &initrd,
+        &initramfs(kernel, &tests_script(binaries), &keep)?,
+    )?;
     let mut child = qemu(kernel, Some(&initrd), accel)
         .spawn()
         .map_err(|e| format!("starting qemu-system-x86_64 (Debian's qemu-system-x86): {e}"))?;
