@@ -26,7 +26,6 @@ mod common;
 
 use common::*;
 use std::fs;
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 /// Runs `cmd` to its end, asserting success. No time limit, unlike
@@ -112,7 +111,7 @@ fn crate_packages_for_a_registry() {
 #[cfg(feature = "system-tests")]
 mod packages {
     use super::*;
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
 
     /// `cargo xtask package FORMAT -o OUT`, as the README builds a package
     /// (the static binary first, then the package from it).
