@@ -300,9 +300,9 @@ fn zsh_script_parses() {
 /// What an interactive zsh, with the script in its `fpath`, offers on a
 /// TAB after each of `lines`: every word the completion system adds
 /// (`compadd`, which records them in a file). The shell runs on a
-/// pseudo-terminal (zsh/zpty); after each TAB the probe types a line that
-/// writes a marker, which the shell reads only once the completion is
-/// done, and waits for it (up to a minute).
+/// pseudo-terminal (zsh/zpty); each line ends in a key bound to a widget
+/// that completes it, clears it and writes a marker, which the probe
+/// waits for (up to a minute) before it types anything more.
 #[cfg(feature = "system-tests")]
 fn zsh_offers(lines: &[String]) -> Vec<Vec<String>> {
     let tmp = tempfile::tempdir().expect("making a temporary directory");
@@ -322,6 +322,16 @@ compadd() {{
     (( $#hits )) && print -rl -- $hits >> "$PINNS_HITS"
     builtin compadd "$@"
 }}
+# Completes the line, then clears it and says so: nothing is typed while
+# the completion runs (zsh's completion gives up early when input is
+# pending, which would make what is offered hang on the timing).
+probe-complete() {{
+    zle complete-word
+    BUFFER=
+    print done > "$PINNS_MARK"
+}}
+zle -N probe-complete
+bindkey '^T' probe-complete
 print ready > {dir}/ready
 "#,
         fpath = fpath.display(),
@@ -341,9 +351,8 @@ wait_for {dir}/ready
         let marker = dir.join(format!("done{i}"));
         let hits_i = format!("{}{i}", hits.display());
         probe.push_str(&format!(
-            "zpty -w -n shell $'PINNS_HITS={hits_i}\\r'\n\
-             zpty -w -n shell {line}$'\\t'\n\
-             zpty -w -n shell $'\\x15print done > {marker}\\r'\n\
+            "zpty -w -n shell $'PINNS_HITS={hits_i} PINNS_MARK={marker}\\r'\n\
+             zpty -w -n shell {line}$'\\x14'\n\
              wait_for {marker}\n",
             line = shell_quote(line),
             marker = marker.display()
