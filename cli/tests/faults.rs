@@ -750,8 +750,8 @@ fn cases<'p>(p: &'p Profile, s: &'static Scenario, calls: &Calls) -> (Vec<Case<'
             .map(|p| p.get(call).copied().unwrap_or(0).min(skip))
             .sum::<usize>();
         let kills = kill_at(calls, call, &walked);
-        let moves =
-            (call == "read" && calls.mountinfo) || (slices && (call == HELPER_POLL || call == "waitid"));
+        let moves = (call == "read" && calls.mountinfo)
+            || (slices && (call == HELPER_POLL || call == "waitid"));
         let last = if moves { n.max(skip + 1) + MARGIN } else { n };
         for when in skip + 1..=last {
             let mut faults = Vec::new();

@@ -893,10 +893,7 @@ fn guest(
 ) -> Result<Vec<String>, String> {
     let initrd = dir.join(format!("{}.initramfs", kernel.release));
     let keep = kept_dirs(binaries);
-    write(
-        &initrd,
-        &initramfs(kernel, &tests_script(binaries), &keep)?,
-    )?;
+    write(&initrd, &initramfs(kernel, &tests_script(binaries), &keep)?)?;
     let mut child = qemu(kernel, Some(&initrd), accel)
         .spawn()
         .map_err(|e| format!("starting qemu-system-x86_64 (Debian's qemu-system-x86): {e}"))?;
