@@ -351,12 +351,7 @@ fn crio_user_namespace_pod_under_every_profile() {
     for p in kernel::profiles() {
         let d = PinDir::new();
         let name = "userpod";
-        for ty in ["user", "net", "ipc", "uts"] {
-            let pin = d.pin(ty, name);
-            fs::create_dir_all(pin.parent().unwrap()).unwrap();
-            fs::write(&pin, b"").unwrap();
-            std::os::unix::fs::chown(&pin, Some(100000), Some(100000)).unwrap();
-        }
+        d.precreate(name, &["user", "net", "ipc", "uts"], 100000);
         let mut args = vec![
             "-f",
             name,

@@ -127,6 +127,17 @@ impl PinDir {
         self.path().join(format!("{ty}ns")).join(name)
     }
 
+    /// What CRI-O does before a user-namespace pod: each pin file of NAME
+    /// for `types` made empty and owned by the remapped root (`owner`).
+    pub fn precreate(&self, name: &str, types: &[&str], owner: u32) {
+        for ty in types {
+            let pin = self.pin(ty, name);
+            std::fs::create_dir_all(pin.parent().unwrap()).unwrap();
+            std::fs::write(&pin, b"").unwrap();
+            std::os::unix::fs::chown(&pin, Some(owner), Some(owner)).unwrap();
+        }
+    }
+
     /// `pinns ARGS` with `-d DIR` added after the subcommand (if any).
     pub fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
         command_in(self.path(), args)
